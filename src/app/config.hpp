@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat {
+
+/// Everything a node can be told, from flags and environment variables
+/// (see docs/config.md; a flag wins over its variable).
+struct config {
+  std::string node_name;
+  std::string http_addr = "0.0.0.0";
+  std::uint16_t http_port = 8080;
+  std::string cluster_addr = "0.0.0.0";
+  std::uint16_t cluster_port = 9100;
+  std::string advertise_addr;
+  std::string public_url; ///< where browsers reach this node; default from advertise addr and http port
+  std::string discovery_dns;
+  std::vector<std::string> peers;
+  std::int64_t discovery_interval_ms = 2000;
+  std::int64_t peer_timeout_ms = 4000;
+  std::size_t history = 50;
+  std::size_t max_frame_bytes = 65536;
+  std::size_t max_text_chars = 4000;
+  std::size_t max_rooms = 50;
+  double rate_per_s = 20;
+  double burst = 40;
+  std::size_t max_queue_bytes = 4194304;
+  std::int64_t idle_ping_ms = 20000;
+  std::int64_t drain_grace_ms = 2000;
+  std::string auth_secret;
+  std::string log_level = "info";
+  int threads = 2;
+  bool debug_endpoints = false;
+};
+
+/// Parses flags (`--name value` or `--name=value`) over the environment.
+/// Returns an error text for an unknown flag or a bad value; `help` is set
+/// for --help.
+std::optional<std::string> parse_config(int argc, char** argv, config& out, bool& help);
+
+std::string config_usage();
+
+} // namespace chat

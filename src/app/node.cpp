@@ -1,0 +1,173 @@
+#include "app/node.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio.hpp>
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+#include "app/node_stats.hpp"
+#include "app/supervisor.hpp"
+#include "chat/chat_server.hpp"
+#include "cluster/discovery.hpp"
+#include "cluster/node_monitor.hpp"
+#include "cluster/pg_scope.hpp"
+#include "cluster/portal.hpp"
+#include "net/listener.hpp"
+#include "net/websocket_session.hpp"
+#include "protocol/frames.hpp"
+
+namespace chat {
+
+namespace {
+
+namespace asio = boost::asio;
+
+/// Ends the process wait: set by a signal's drain or the supervisor's exit.
+struct stop_latch {
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool done = false;
+  int code = 0;
+
+  void release(int c) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!done) {
+      done = true;
+      code = c;
+    }
+    cv.notify_all();
+  }
+
+  int wait() {
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait(guard, [&] { return done; });
+    return code;
+  }
+};
+
+void configure_caf(caf::actor_system_config& cc, const config& cfg) {
+  cc.load<caf::io::middleman>();
+  add_message_types(cc);
+  auto timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
+  // BASP heartbeats every quarter of the timeout; a connection silent for the
+  // whole timeout is closed and every proxy of that node goes down.
+  cc.set("middleman.heartbeat-interval", caf::timespan{timeout / 4});
+  cc.set("middleman.connection-timeout", caf::timespan{timeout});
+  cc.set("scheduler.max-threads", 2);
+  cc.set("logger.console", caf::atom("none"));
+}
+
+std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_store> store,
+                                 std::shared_ptr<node_stats> stats) {
+  chat_server_config cs;
+  cs.node_name = cfg.node_name;
+  cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
+  cluster::discovery_config dc;
+  dc.dns_name = cfg.discovery_dns;
+  dc.port = cfg.cluster_port;
+  dc.peers = cfg.peers;
+  dc.self_addr = cfg.advertise_addr;
+  dc.self_port = cfg.cluster_port;
+  dc.interval = std::chrono::milliseconds(cfg.discovery_interval_ms);
+  return {
+    {registry_name::pg_scope, [](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope); }},
+    {registry_name::node_monitor, [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats); }},
+    {registry_name::chat_server,
+     [cs, store, stats](caf::local_actor* sup) { return sup->spawn(chat_server, cs, store, stats); }},
+    {registry_name::discovery,
+     [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},
+  };
+}
+
+// SIGTERM: stop being ready, tell every client to move, give them the grace
+// period, then close. Connection actors end with their sessions, and the
+// scope tells the peers that they left.
+void drain(net::server_context& ctx, asio::io_context& ioc, std::shared_ptr<net::listener> lst, stop_latch& latch) {
+  spdlog::info("draining: notice to {} connection(s), closing in {} ms", ctx.stats->connections.load(),
+               ctx.cfg.drain_grace_ms);
+  ctx.stats->draining = true;
+  auto notice = std::make_shared<const std::string>(
+    protocol::notice_frame("draining", "this node is shutting down; reconnect to another node"));
+  for (auto& s : ctx.sessions.all())
+    s->send(notice);
+  auto timer = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(ctx.cfg.drain_grace_ms));
+  timer->async_wait([&ctx, &ioc, lst, timer, &latch](boost::system::error_code) {
+    lst->stop();
+    for (auto& s : ctx.sessions.all())
+      s->close(1001, "node shutting down");
+    auto settle = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(500));
+    settle->async_wait([settle, &latch](boost::system::error_code) { latch.release(0); });
+  });
+}
+
+} // namespace
+
+int run_node(const config& cfg) {
+  caf::actor_system_config cc;
+  configure_caf(cc, cfg);
+  caf::actor_system sys{cc};
+
+  auto stats = std::make_shared<node_stats>();
+  auto store = make_memory_store(cfg.history, /*resume overlap*/ 5'000'000);
+
+  auto portal = sys.spawn(cluster::portal, cfg.public_url);
+  auto published = sys.middleman().publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true);
+  if (!published) {
+    spdlog::critical("cannot open cluster port {}:{}: {}", cfg.cluster_addr, cfg.cluster_port,
+                     sys.render(published.error()));
+    caf::anon_send_exit(portal, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+
+  stop_latch latch;
+  auto sup = sys.spawn(supervisor, children(cfg, store, stats), restart_intensity{5, std::chrono::seconds(10)},
+                       stats);
+  sup->attach_functor([&latch](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      latch.release(1);
+  });
+
+  asio::io_context ioc{cfg.threads};
+  net::server_context ctx{sys, cfg, stats, store, {}, {}};
+  std::shared_ptr<net::listener> lst;
+  try {
+    auto addr = asio::ip::make_address(cfg.http_addr);
+    lst = std::make_shared<net::listener>(ioc, asio::ip::tcp::endpoint{addr, cfg.http_port}, ctx);
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.http_addr, cfg.http_port, e.what());
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(portal, caf::exit_reason::user_shutdown);
+    return 2;
+  }
+  lst->run();
+
+  asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) {
+      spdlog::info("signal {}: shutting down", sig);
+      drain(ctx, ioc, lst, latch);
+    }
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 0; i < cfg.threads; ++i)
+    threads.emplace_back([&ioc] { ioc.run(); });
+  spdlog::info("node {} serving http://{}:{}/ cluster {}:{}", cfg.node_name, cfg.http_addr, cfg.http_port,
+               cfg.cluster_addr, cfg.cluster_port);
+
+  int code = latch.wait();
+  ioc.stop();
+  for (auto& t : threads)
+    t.join();
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(portal, caf::exit_reason::user_shutdown);
+  spdlog::info("node {} stopped (exit {})", cfg.node_name, code);
+  return code;
+}
+
+} // namespace chat

@@ -1,0 +1,11 @@
+#pragma once
+
+#include "app/config.hpp"
+
+namespace chat {
+
+/// Runs one node until SIGTERM/SIGINT (then drains) or until its supervisor
+/// gives up. Returns the process exit code.
+int run_node(const config& cfg);
+
+} // namespace chat

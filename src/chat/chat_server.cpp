@@ -1,0 +1,389 @@
+#include "chat/chat_server.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+#include "protocol/frames.hpp"
+
+namespace chat {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<chat_server_state>*;
+using steady = std::chrono::steady_clock;
+using cluster::member;
+
+
+
+bool is_local(self_ptr self, const caf::actor& a) {
+  return a.node() == self->node();
+}
+
+std::string room_of(const std::string& group) {
+  return group.rfind("room:", 0) == 0 ? group.substr(5) : std::string{};
+}
+
+std::size_t user_count(self_ptr self, const std::string& room, const std::string& user) {
+  const auto& ms = self->state.view.members(room_group(room));
+  return std::count_if(ms.begin(), ms.end(), [&](const member& m) { return m.user == user; });
+}
+
+std::vector<std::string> users_in(self_ptr self, const std::string& room) {
+  std::vector<std::string> users;
+  for (const auto& m : self->state.view.members(room_group(room)))
+    users.push_back(m.user);
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  return users;
+}
+
+/// Hands one shared frame to the local members of a room that `want` picks.
+template <class Pred>
+void push_local(self_ptr self, const std::string& room, const caf::message& msg, Pred want) {
+  std::int64_t n = 0;
+  for (const auto& m : self->state.view.members(room_group(room))) {
+    if (is_local(self, m.actor) && want(m)) {
+      self->send(m.actor, msg);
+      ++n;
+    }
+  }
+  self->state.stats->deliveries += n;
+}
+
+caf::message deliver_msg(const message& m, const std::string& frame) {
+  return caf::make_message(deliver_atom::value, m.room, m.id,
+                           protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+}
+
+caf::message push_msg(const std::string& room, const std::string& frame) {
+  return caf::make_message(push_atom::value, room,
+                           protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+}
+
+// Presence is computed on every node from its own view, and told only to that
+// node's connections: each change reaches each node once, so each connection
+// hears of it once.
+void presence_changed(self_ptr self, const std::string& room, const std::string& user, bool joined) {
+  auto count = user_count(self, room, user);
+  if ((joined && count != 1) || (!joined && count != 0))
+    return;
+  push_local(self, room, push_msg(room, protocol::presence_frame(room, user, joined)),
+             [&](const member& m) { return m.user != user; });
+}
+
+/// Sends a frame to every member of a room that `want` picks, on every node:
+/// local ones directly, each other node's through one message to its chat
+/// server naming exactly those recipients. With `m` set it is a chat message,
+/// and every other chat server also gets it for its history.
+template <class Pred>
+void fan_out(self_ptr self, const std::string& room, const std::string& frame, const message* m, Pred want) {
+  auto& st = self->state;
+  std::map<caf::node_id, std::vector<caf::actor>> remote;
+  for (const auto& mem : st.view.members(room_group(room)))
+    if (!is_local(self, mem.actor) && want(mem))
+      remote[mem.actor.node()].push_back(mem.actor);
+  push_local(self, room, m ? deliver_msg(*m, frame) : push_msg(room, frame), want);
+  for (const auto& [node, cs] : st.peers) {
+    auto it = remote.find(node);
+    if (m) {
+      self->send(cs, replicate_atom::value, *m, frame,
+                 it == remote.end() ? std::vector<caf::actor>{} : it->second);
+    } else if (it != remote.end()) {
+      self->send(cs, relay_atom::value, room, frame, it->second);
+    } else {
+      continue;
+    }
+    ++st.stats->node_msgs_out;
+  }
+}
+
+// -- local membership ---------------------------------------------------------
+
+void local_join(self_ptr self, const std::string& room, const member& m) {
+  auto& st = self->state;
+  auto& rooms = st.local[m.actor];
+  if (rooms.empty())
+    self->monitor(m.actor);
+  rooms[room] = steady::now();
+  if (st.view.add(room_group(room), m)) {
+    self->send(st.scope, pg_join_atom::value, room_group(room), m);
+    presence_changed(self, room, m.user, true);
+  }
+}
+
+void local_leave(self_ptr self, const std::string& room, const caf::actor& a) {
+  auto& st = self->state;
+  auto it = st.local.find(a);
+  if (it == st.local.end() || it->second.erase(room) == 0)
+    return;
+  std::string user;
+  for (const auto& m : st.view.members(room_group(room)))
+    if (m.actor == a)
+      user = m.user;
+  st.view.remove(room_group(room), a);
+  self->send(st.scope, pg_leave_atom::value, room_group(room), a);
+  presence_changed(self, room, user, false);
+  if (it->second.empty()) {
+    st.local.erase(it);
+    self->demonitor(a);
+  }
+}
+
+// -- peers and history ----------------------------------------------------------
+
+void check_ready(self_ptr self) {
+  auto& st = self->state;
+  if (!st.stats->ready && st.stats->resolved && st.awaiting_pull.empty()) {
+    st.stats->ready = true;
+    spdlog::info("chat: ready, history pulled from {} peer(s)", st.pulled.size());
+  }
+}
+
+/// Stores messages that came from a peer; those new here go live to the
+/// room's local connections (which drop ids they already have).
+void merge(self_ptr self, const std::vector<message>& msgs) {
+  auto& st = self->state;
+  for (const auto& m : msgs) {
+    st.clock.observe(m.ts);
+    if (st.store->insert(m) == room_history::insert_result::added)
+      push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [](const member&) { return true; });
+  }
+}
+
+void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
+  self->request(cs, std::chrono::seconds(10), pull_atom::value)
+    .then(
+      [=](const std::vector<message>& msgs) {
+        merge(self, msgs);
+        self->state.pulled.insert(node);
+        self->state.awaiting_pull.erase(node);
+        spdlog::info("chat: pulled {} message(s) from node {}", msgs.size(), to_string(node));
+        check_ready(self);
+      },
+      [=](const caf::error& err) {
+        spdlog::warn("chat: history pull from {} failed: {}", to_string(node), self->system().render(err));
+        self->state.awaiting_pull.erase(node);
+        check_ready(self);
+      });
+}
+
+void remote_change(self_ptr self, const cluster::change& c) {
+  auto& st = self->state;
+  if (c.group == chat_servers_group) {
+    auto node = c.who.actor.node();
+    if (c.joined) {
+      st.view.add(c.group, c.who);
+      st.peers[node] = c.who.actor;
+      pull_from(self, node, c.who.actor);
+    } else {
+      st.view.remove(c.group, c.who.actor);
+      auto it = st.peers.find(node);
+      if (it != st.peers.end() && it->second == c.who.actor)
+        st.peers.erase(it);
+    }
+    return;
+  }
+  auto room = room_of(c.group);
+  if (room.empty())
+    return;
+  bool moved = c.joined ? st.view.add(c.group, c.who) : st.view.remove(c.group, c.who.actor);
+  if (moved)
+    presence_changed(self, room, c.who.user, c.joined);
+}
+
+// The scope's full view, on (re)start: remote members as they are, local ones
+// adopted (a restarted chat server finds its node's connections there).
+void adopt(self_ptr self, const cluster::group_map& groups) {
+  auto& st = self->state;
+  for (const auto& [group, members] : groups) {
+    for (const auto& m : members) {
+      if (!is_local(self, m.actor)) {
+        remote_change(self, cluster::change{group, m, true});
+        continue;
+      }
+      auto room = room_of(group);
+      if (room.empty())
+        continue;
+      auto& rooms = st.local[m.actor];
+      if (rooms.empty())
+        self->monitor(m.actor);
+      rooms.emplace(room, steady::now());
+      st.view.add(group, m);
+    }
+  }
+}
+
+void bind_scope(self_ptr self) {
+  auto scope = lookup(self->system(), registry_name::pg_scope);
+  if (!scope) {
+    self->delayed_send(self, std::chrono::milliseconds(100), tick_atom::value);
+    return;
+  }
+  auto& st = self->state;
+  st.scope = scope;
+  self->monitor(scope);
+  // After a scope restart our connections are still subscribed: join them again.
+  for (const auto& [conn, rooms] : st.local)
+    for (const auto& [room, _] : rooms)
+      for (const auto& m : st.view.members(room_group(room)))
+        if (m.actor == conn)
+          self->send(scope, pg_join_atom::value, room_group(room), m);
+  self->send(scope, pg_join_atom::value, chat_servers_group, member{self, st.cfg.node_name});
+  self->request(scope, caf::infinite, pg_watch_atom::value, caf::actor{self})
+    .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>&) { adopt(self, groups); });
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.scope && dm.source == st.scope.address()) {
+    spdlog::warn("chat: scope went down, binding the new one");
+    st.scope = nullptr;
+    // Remote members come back through the new scope's notices.
+    cluster::group_view mine;
+    for (const auto& [group, members] : st.view.groups())
+      for (const auto& m : members)
+        if (is_local(self, m.actor))
+          mine.add(group, m);
+    st.view = std::move(mine);
+    st.peers.clear();
+    bind_scope(self);
+    return;
+  }
+  for (auto it = st.local.begin(); it != st.local.end(); ++it) {
+    if (it->first.address() != dm.source)
+      continue;
+    auto conn = it->first;
+    std::vector<std::string> rooms;
+    for (const auto& [room, _] : it->second)
+      rooms.push_back(room);
+    for (const auto& room : rooms)
+      local_leave(self, room, conn);
+    return;
+  }
+}
+
+bool recently_joined(self_ptr self, const caf::actor& a, const std::string& room) {
+  auto it = self->state.local.find(a);
+  if (it == self->state.local.end())
+    return false;
+  auto r = it->second.find(room);
+  return r != it->second.end() && steady::now() - r->second < self->state.cfg.join_settle;
+}
+
+} // namespace
+
+caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
+                          std::shared_ptr<history_store> store, std::shared_ptr<node_stats> stats) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.store = std::move(store);
+  st.stats = std::move(stats);
+  // A restarted chat server never hands out a timestamp below what it stored.
+  st.clock.observe(st.store->max_ts());
+  st.ids = std::make_unique<id_generator>(st.cfg.node_name, random_nonce());
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  bind_scope(self);
+  return {
+    [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
+        const member& conn) {
+      std::vector<room_snapshot> out;
+      for (const auto& room : rooms) {
+        local_join(self, room, conn);
+        room_snapshot snap{room, users_in(self, room), {}, false};
+        if (auto it = since.find(room); it != since.end()) {
+          auto r = self->state.store->since(room, it->second);
+          snap.messages = std::move(r.messages);
+          snap.gap = r.gap;
+        } else {
+          snap.messages = self->state.store->window(room);
+        }
+        out.push_back(std::move(snap));
+      }
+      return out;
+    },
+    [=](unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor& conn) {
+      for (const auto& room : rooms)
+        local_leave(self, room, conn);
+    },
+    [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> publish_result {
+      auto& st = self->state;
+      if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id))
+        return {prev->id, prev->ts, true, false};
+      if (!may_publish)
+        return {{}, 0, false, true};
+      draft.ts = st.clock.now();
+      draft.id = st.ids->next(draft.ts);
+      st.store->insert(draft);
+      ++st.stats->published;
+      fan_out(self, draft.room, protocol::message_frame(draft), &draft,
+              [&](const member& m) { return m.actor != conn; });
+      return {draft.id, draft.ts, false, false};
+    },
+    [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
+      fan_out(self, room, protocol::typing_frame(room, user, start), nullptr,
+              [&](const member& m) { return m.user != user; });
+    },
+    [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
+      fan_out(self, room, protocol::read_receipt_frame(room, user, id), nullptr,
+              [&](const member& m) { return m.user != user; });
+    },
+    [=](replicate_atom, const message& m, const std::string& frame, const std::vector<caf::actor>& recipients) {
+      auto& st = self->state;
+      ++st.stats->node_msgs_in;
+      st.clock.observe(m.ts);
+      if (st.store->insert(m) != room_history::insert_result::added)
+        return;
+      // The originator chose the recipients; a connection that joined here so
+      // recently that the originator cannot have known it yet is added, so
+      // that a subscriber never misses a message between its history and its
+      // first live one.
+      push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) {
+        return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
+               || recently_joined(self, mem.actor, m.room);
+      });
+    },
+    [=](relay_atom, const std::string& room, const std::string& frame, const std::vector<caf::actor>& recipients) {
+      ++self->state.stats->node_msgs_in;
+      push_local(self, room, push_msg(room, frame), [&](const member& mem) {
+        return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end();
+      });
+    },
+    [=](pull_atom) { return self->state.store->all(); },
+    [=](pg_changes_atom, const cluster::changes& cs) {
+      for (const auto& c : cs)
+        if (!is_local(self, c.who.actor))
+          remote_change(self, c);
+    },
+    [=](node_up_atom, const caf::node_id&) {},
+    [=](node_down_atom, const caf::node_id& node) {
+      self->state.peers.erase(node);
+      self->state.awaiting_pull.erase(node);
+      check_ready(self);
+    },
+    [=](resolved_atom, const std::vector<caf::node_id>& reached) {
+      auto& st = self->state;
+      for (const auto& n : reached)
+        if (!st.pulled.count(n))
+          st.awaiting_pull.insert(n);
+      check_ready(self);
+      self->delayed_send(self, st.cfg.ready_timeout, resolved_atom::value);
+    },
+    [=](resolved_atom) {
+      if (!self->state.stats->ready) {
+        spdlog::warn("chat: peers' history not pulled in time, serving anyway");
+        self->state.awaiting_pull.clear();
+        check_ready(self);
+      }
+    },
+    [=](tick_atom) {
+      if (!self->state.scope)
+        bind_scope(self);
+    },
+    [=](crash_atom) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },
+  };
+}
+
+} // namespace chat

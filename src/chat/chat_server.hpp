@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "app/node_stats.hpp"
+#include "chat/clock.hpp"
+#include "chat/history_store.hpp"
+#include "cluster/group_view.hpp"
+
+namespace chat {
+
+struct chat_server_config {
+  std::string node_name;
+  /// How long after a local join a connection may still be unknown to a
+  /// message's originating node (the join is on its way there).
+  std::chrono::milliseconds join_settle{5000};
+  /// Longest wait for peers' history before the node reports ready anyway.
+  std::chrono::milliseconds ready_timeout{10000};
+};
+
+struct chat_server_state {
+  chat_server_config cfg;
+  std::shared_ptr<history_store> store;
+  std::shared_ptr<node_stats> stats;
+  hlc clock;
+  std::unique_ptr<id_generator> ids;
+
+  caf::actor scope;
+  /// Mirror of the scope's view, kept current by its change notices.
+  cluster::group_view view;
+  /// Local connections and when they joined each room; this node is the only
+  /// authority for them, so they are tracked here, not taken from notices.
+  std::map<caf::actor, std::map<std::string, std::chrono::steady_clock::time_point>> local;
+  /// The chat server of every other node.
+  std::map<caf::node_id, caf::actor> peers;
+
+  /// Readiness: nodes reached by discovery's first round whose history is not pulled yet.
+  std::set<caf::node_id> awaiting_pull;
+  std::set<caf::node_id> pulled;
+
+  static inline const char* name = "chat_server";
+};
+
+/// The chat server of one node: rooms, history, presence and fan-out.
+/// See docs/architecture.md for the message flow.
+caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
+                          std::shared_ptr<history_store> store, std::shared_ptr<node_stats> stats);
+
+} // namespace chat

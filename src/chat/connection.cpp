@@ -1,0 +1,205 @@
+#include "chat/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+
+namespace chat {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<connection_state>*;
+using namespace protocol;
+using nlohmann::json;
+
+const auto request_timeout = std::chrono::seconds(10);
+
+void send_text(self_ptr self, std::string text) {
+  if (auto sink = self->state.sink.lock())
+    sink->send(std::make_shared<const std::string>(std::move(text)));
+}
+
+void send_error(self_ptr self, error_code code, const std::string& msg, const json& ref) {
+  ++self->state.stats->bad_frames;
+  send_text(self, error_frame(code, msg, ref));
+}
+
+caf::actor chat_server(self_ptr self) {
+  return lookup(self->system(), registry_name::chat_server);
+}
+
+cluster::member me(self_ptr self) {
+  return {caf::actor{self}, self->state.cfg.user};
+}
+
+void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
+               const json& ref) {
+  auto& st = self->state;
+  for (const auto& room : rooms) {
+    if (st.cfg.allowed_rooms && !st.cfg.allowed_rooms->count(room)) {
+      send_error(self, error_code::unauthorized, "your token does not allow room '" + room + "'", ref);
+      return;
+    }
+  }
+  std::size_t total = st.rooms.size();
+  for (const auto& room : rooms)
+    total += st.rooms.count(room) ? 0 : 1;
+  if (total > st.cfg.limits.max_rooms) {
+    send_error(self, error_code::too_many_rooms,
+               "at most " + std::to_string(st.cfg.limits.max_rooms) + " rooms per connection", ref);
+    return;
+  }
+  auto cs = chat_server(self);
+  if (!cs) {
+    send_error(self, error_code::internal, "chat server is restarting, try again", ref);
+    return;
+  }
+  // Rooms count as held from now on, so a message sent right behind the
+  // subscribe is accepted; the chat server handles both in order.
+  for (const auto& room : rooms) {
+    st.rooms.insert(room);
+    st.seen.try_emplace(room, st.cfg.seen_per_room);
+  }
+  self->request(cs, request_timeout, subscribe_atom::value, rooms, since, me(self))
+    .then(
+      [=](const std::vector<room_snapshot>& snaps) {
+        auto& st = self->state;
+        for (const auto& snap : snaps) {
+          if (!st.rooms.count(snap.room))
+            continue; // unsubscribed meanwhile
+          auto& seen = st.seen.at(snap.room);
+          for (const auto& m : snap.messages)
+            seen.add(m.id);
+          send_text(self, subscribed_frame(snap.room, snap.members));
+          send_text(self, history_frame(snap.room, snap.messages, snap.gap));
+        }
+      },
+      [=](const caf::error&) {
+        for (const auto& room : rooms) {
+          self->state.rooms.erase(room);
+          self->state.seen.erase(room);
+        }
+        send_error(self, error_code::internal, "subscribe failed, try again", ref);
+      });
+}
+
+void unsubscribe(self_ptr self, const std::vector<std::string>& rooms) {
+  auto& st = self->state;
+  std::vector<std::string> held;
+  for (const auto& room : rooms) {
+    if (st.rooms.erase(room)) {
+      st.seen.erase(room);
+      held.push_back(room);
+    }
+  }
+  if (!held.empty())
+    if (auto cs = chat_server(self))
+      self->send(cs, unsubscribe_atom::value, held, caf::actor{self});
+  for (const auto& room : rooms)
+    send_text(self, unsubscribed_frame(room));
+}
+
+void publish(self_ptr self, message_req& req) {
+  auto& st = self->state;
+  auto ref = req.client_id ? json(*req.client_id) : json("message");
+  auto cs = chat_server(self);
+  if (!cs) {
+    send_error(self, error_code::internal, "chat server is restarting, try again", ref);
+    return;
+  }
+  bool may_publish = st.bucket->try_take(token_bucket::clock::now());
+  message draft{req.room, {}, st.cfg.user, std::move(req.text), req.client_id.value_or(""), 0};
+  self->request(cs, request_timeout, publish_atom::value, std::move(draft), caf::actor{self}, may_publish)
+    .then(
+      [=](const publish_result& r) {
+        auto& st = self->state;
+        if (r.refused) {
+          ++st.stats->drops_rate;
+          send_error(self, error_code::rate_limited, "over the publish rate limit; message dropped", ref);
+          return;
+        }
+        if (r.duplicate && may_publish)
+          st.bucket->refund();
+        if (auto it = st.seen.find(req.room); it != st.seen.end())
+          it->second.add(r.id); // never echo our own message back to us
+        send_text(self, ack_frame(req.client_id ? json(*req.client_id) : json(nullptr), r.id, r.ts, req.room));
+      },
+      [=](const caf::error&) {
+        if (may_publish)
+          self->state.bucket->refund();
+        send_error(self, error_code::internal, "message not accepted, retry with the same client_id", ref);
+      });
+}
+
+void handle_frame(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  ++st.stats->messages_in;
+  auto parsed = parse_request(text, parse_limits{st.cfg.limits.max_text_chars});
+  if (auto* err = std::get_if<wire_error>(&parsed)) {
+    send_error(self, err->code, err->message, err->ref);
+    return;
+  }
+  auto& req = std::get<request>(parsed);
+  auto ref = ref_of(req);
+  auto require_room = [&](const std::string& room) {
+    if (st.rooms.count(room))
+      return true;
+    send_error(self, error_code::not_subscribed, "not subscribed to room '" + room + "'", ref);
+    return false;
+  };
+  if (auto* r = std::get_if<subscribe_req>(&req)) {
+    subscribe(self, r->rooms, r->since, ref);
+  } else if (auto* r = std::get_if<unsubscribe_req>(&req)) {
+    unsubscribe(self, r->rooms);
+  } else if (auto* r = std::get_if<message_req>(&req)) {
+    if (require_room(r->room))
+      publish(self, *r);
+  } else if (auto* r = std::get_if<typing_req>(&req)) {
+    if (require_room(r->room))
+      if (auto cs = chat_server(self))
+        self->send(cs, typing_atom::value, r->room, st.cfg.user, r->start, caf::actor{self});
+  } else if (auto* r = std::get_if<read_req>(&req)) {
+    if (require_room(r->room))
+      if (auto cs = chat_server(self))
+        self->send(cs, read_atom::value, r->room, st.cfg.user, r->id, caf::actor{self});
+  } else if (auto* r = std::get_if<ping_req>(&req)) {
+    send_text(self, pong_frame(r->t));
+  }
+}
+
+} // namespace
+
+caf::behavior connection(caf::stateful_actor<connection_state>* self, connection_config cfg,
+                         std::weak_ptr<frame_sink> sink, std::shared_ptr<node_stats> stats) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.sink = std::move(sink);
+  st.stats = std::move(stats);
+  st.bucket.emplace(st.cfg.limits.rate_per_s, st.cfg.limits.burst, token_bucket::clock::now());
+  send_text(self, welcome_frame(st.cfg.node, st.cfg.session, st.cfg.user, st.cfg.limits));
+  if (!st.cfg.rooms.empty())
+    subscribe(self, st.cfg.rooms, {}, "subscribe");
+  return {
+    [=](frame_atom, const std::string& text) { handle_frame(self, text); },
+    [=](binary_atom) {
+      send_error(self, error_code::bad_request, "binary frames are not supported; send JSON text", nullptr);
+    },
+    [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
+      auto it = self->state.seen.find(room);
+      if (it == self->state.seen.end() || !it->second.add(id))
+        return;
+      if (auto sink = self->state.sink.lock())
+        sink->send(frame);
+    },
+    [=](push_atom, const std::string& room, const frame_ptr& frame) {
+      if (!self->state.rooms.count(room))
+        return;
+      if (auto sink = self->state.sink.lock())
+        sink->send(frame);
+    },
+    [=](closed_atom) { self->quit(); },
+    [=](crash_atom) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },
+  };
+}
+
+} // namespace chat

@@ -1,0 +1,84 @@
+#include "chat/history_store.hpp"
+
+#include <mutex>
+#include <unordered_map>
+
+namespace chat {
+
+namespace {
+
+class memory_store final : public history_store {
+public:
+  memory_store(std::size_t per_room, std::int64_t overlap) : per_room_(per_room), overlap_(overlap) {}
+
+  room_history::insert_result insert(const message& m) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = rooms_.try_emplace(m.room, per_room_).first;
+    return it->second.insert(m);
+  }
+
+  std::vector<message> window(const std::string& room) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = rooms_.find(room);
+    return it == rooms_.end() ? std::vector<message>{} : it->second.window();
+  }
+
+  room_history::resume since(const std::string& room, const std::string& id) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = rooms_.find(room);
+    if (it == rooms_.end())
+      return {{}, true};
+    return it->second.since(id, overlap_);
+  }
+
+  std::optional<message> find_retry(const std::string& room, const std::string& user,
+                                    const std::string& client_id) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = rooms_.find(room);
+    if (it == rooms_.end())
+      return std::nullopt;
+    if (auto* m = it->second.find_retry(user, client_id))
+      return *m;
+    return std::nullopt;
+  }
+
+  std::vector<message> all() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<message> out;
+    for (const auto& [room, h] : rooms_) {
+      auto w = h.window();
+      out.insert(out.end(), w.begin(), w.end());
+    }
+    return out;
+  }
+
+  std::map<std::string, std::size_t> sizes() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::map<std::string, std::size_t> out;
+    for (const auto& [room, h] : rooms_)
+      out.emplace(room, h.size());
+    return out;
+  }
+
+  std::int64_t max_ts() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::int64_t ts = 0;
+    for (const auto& [room, h] : rooms_)
+      ts = std::max(ts, h.max_ts());
+    return ts;
+  }
+
+private:
+  mutable std::mutex mtx_;
+  std::size_t per_room_;
+  std::int64_t overlap_;
+  std::unordered_map<std::string, room_history> rooms_;
+};
+
+} // namespace
+
+std::shared_ptr<history_store> make_memory_store(std::size_t per_room, std::int64_t resume_overlap_us) {
+  return std::make_shared<memory_store>(per_room, resume_overlap_us);
+}
+
+} // namespace chat

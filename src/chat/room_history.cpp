@@ -1,0 +1,73 @@
+#include "chat/room_history.hpp"
+
+#include <algorithm>
+
+namespace chat {
+
+room_history::room_history(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
+  entries_.reserve(capacity_ + 1);
+}
+
+room_history::insert_result room_history::insert(const message& m) {
+  for (const auto& e : entries_)
+    if (e.msg.id == m.id)
+      return insert_result::duplicate;
+  // Two copies of one retry (same user and client_id under two ids) can
+  // exist when a stalled node accepts a frame its client already retried
+  // elsewhere. Every node keeps the earlier copy, so histories still agree.
+  if (!m.client_id.empty()) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      if (it->msg.client_id != m.client_id || it->msg.user != m.user)
+        continue;
+      if (!history_before(m, it->msg))
+        return insert_result::duplicate;
+      entries_.erase(it);
+      break;
+    }
+  }
+  auto pos = std::upper_bound(entries_.begin(), entries_.end(), m,
+                              [](const message& x, const entry& e) { return history_before(x, e.msg); });
+  if (entries_.size() >= capacity_ && pos == entries_.begin())
+    return insert_result::too_old;
+  entries_.insert(pos, entry{m, next_arrival_++});
+  if (entries_.size() > capacity_)
+    entries_.erase(entries_.begin());
+  return insert_result::added;
+}
+
+std::vector<message> room_history::window() const {
+  std::vector<message> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_)
+    out.push_back(e.msg);
+  return out;
+}
+
+room_history::resume room_history::since(const std::string& id, std::int64_t overlap_us) const {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.msg.id == id; });
+  if (it == entries_.end())
+    return {window(), true};
+  const auto& mark = *it;
+  resume out;
+  for (const auto& e : entries_) {
+    if (e.msg.id == mark.msg.id)
+      continue;
+    bool after = history_before(mark.msg, e.msg);
+    bool arrived_later = e.arrival > mark.arrival;
+    bool near = e.msg.ts + overlap_us >= mark.msg.ts;
+    if (after || arrived_later || near)
+      out.messages.push_back(e.msg);
+  }
+  return out;
+}
+
+const message* room_history::find_retry(const std::string& user, const std::string& client_id) const {
+  if (client_id.empty())
+    return nullptr;
+  for (const auto& e : entries_)
+    if (e.msg.client_id == client_id && e.msg.user == user)
+      return &e.msg;
+  return nullptr;
+}
+
+} // namespace chat

@@ -1,0 +1,226 @@
+#include "cluster/discovery.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <caf/io/middleman.hpp>
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+
+namespace chat::cluster {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<discovery_state>*;
+
+caf::actor registered(self_ptr self, caf::atom_value name) {
+  return lookup(self->system(), name);
+}
+
+// CAF's middleman connects with a blocking call inside its one actor, so a
+// peer that swallows SYNs (cut off, not closed) would stall every other
+// connect for minutes. A short probe from this thread keeps it out of there.
+bool reachable(const endpoint& ep, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(ep.host.c_str(), std::to_string(ep.port).c_str(), &hints, &res) != 0 || !res)
+    return false;
+  bool ok = false;
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    int rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    if (rc == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      if (poll(&p, 1, static_cast<int>(timeout.count())) == 1) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        ok = err == 0;
+      }
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
+}
+
+void first_round_step(self_ptr self, int& outstanding) {
+  auto& st = self->state;
+  if (!st.first_round || outstanding > 0)
+    return;
+  st.first_round = false;
+  st.stats->resolved = true;
+  spdlog::info("discovery: first round done, {} peer(s) reached", st.reached.size());
+  if (auto cs = registered(self, registry_name::chat_server))
+    self->send(cs, resolved_atom::value, st.reached);
+}
+
+void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstanding) {
+  auto key = ep.key();
+  self->state.pending.insert(key);
+  ++*outstanding;
+  auto done = [=] {
+    self->state.pending.erase(key);
+    --*outstanding;
+    first_round_step(self, *outstanding);
+  };
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, ep.host, ep.port)
+    .then(
+      [=](const caf::node_id& nid, const caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
+        if (nid == self->node()) {
+          self->state.self_keys.insert(key);
+          done();
+          return;
+        }
+        auto portal = caf::actor_cast<caf::actor>(ptr);
+        if (!portal) {
+          done();
+          return;
+        }
+        self->state.portals[key] = portal;
+        self->monitor(portal);
+        self->request(portal, std::chrono::seconds(5), pg_peer_atom::value)
+          .then(
+            [=](const caf::actor& scope) {
+              auto& st = self->state;
+              st.scopes[key] = scope;
+              if (st.first_round)
+                st.reached.push_back(nid);
+              spdlog::info("discovery: connected to {} node={}", key, to_string(nid));
+              if (auto local = registered(self, registry_name::pg_scope))
+                self->send(local, pg_peer_atom::value, scope);
+              self->request(portal, std::chrono::seconds(5), peer_addr_atom::value)
+                .then(
+                  [=](const std::string& url) {
+                    if (auto nm = registered(self, registry_name::node_monitor))
+                      self->send(nm, peer_addr_atom::value, nid, key, url);
+                  },
+                  [](const caf::error&) {});
+              done();
+            },
+            [=](const caf::error&) { done(); });
+      },
+      [=](const caf::error& err) {
+        spdlog::debug("discovery: connect to {} failed: {}", key, self->system().render(err));
+        done();
+      });
+}
+
+void round(self_ptr self) {
+  auto& st = self->state;
+  std::vector<endpoint> targets;
+  if (!st.cfg.dns_name.empty())
+    for (auto& addr : resolve_all(st.cfg.dns_name))
+      targets.push_back({addr, st.cfg.port});
+  for (const auto& p : st.cfg.peers) {
+    auto ep = parse_endpoint(p, st.cfg.port);
+    if (ep.host.empty())
+      continue;
+    for (auto& addr : resolve_all(ep.host))
+      targets.push_back({addr, ep.port});
+  }
+  auto outstanding = std::make_shared<int>(0);
+  for (const auto& ep : targets) {
+    auto key = ep.key();
+    bool is_self = (ep.host == st.cfg.self_addr && ep.port == st.cfg.self_port) || st.self_keys.count(key);
+    if (is_self || st.portals.count(key) || st.pending.count(key))
+      continue;
+    if (reachable(ep, st.cfg.connect_timeout))
+      connect_to(self, ep, outstanding);
+  }
+  // A restarted scope knows no peers: tell it again (known ones are ignored).
+  if (auto local = registered(self, registry_name::pg_scope))
+    for (const auto& [key, scope] : st.scopes)
+      self->send(local, pg_peer_atom::value, scope);
+  first_round_step(self, *outstanding);
+}
+
+} // namespace
+
+std::string endpoint::key() const {
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + std::to_string(port)
+                                             : host + ":" + std::to_string(port);
+}
+
+std::vector<std::string> resolve_all(const std::string& name) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  std::vector<std::string> out;
+  if (getaddrinfo(name.c_str(), nullptr, &hints, &res) != 0)
+    return out;
+  for (auto* p = res; p; p = p->ai_next) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    const void* addr = p->ai_family == AF_INET
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
+    if (inet_ntop(p->ai_family, addr, buf, sizeof(buf)) && std::find(out.begin(), out.end(), buf) == out.end())
+      out.emplace_back(buf);
+  }
+  freeaddrinfo(res);
+  return out;
+}
+
+endpoint parse_endpoint(const std::string& text, std::uint16_t default_port) {
+  std::string host = text;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos)
+      return {};
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size() && text[close + 1] == ':')
+      port = text.substr(close + 2);
+  } else if (auto colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (port.empty())
+    return {host, default_port};
+  try {
+    auto p = std::stoul(port);
+    if (p == 0 || p > 65535)
+      return {};
+    return {host, static_cast<std::uint16_t>(p)};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+caf::behavior discovery(caf::stateful_actor<discovery_state>* self, discovery_config cfg,
+                        std::shared_ptr<node_stats> stats) {
+  self->state.cfg = std::move(cfg);
+  self->state.stats = std::move(stats);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto it = st.portals.begin(); it != st.portals.end(); ++it) {
+      if (it->second.address() == dm.source) {
+        spdlog::info("discovery: lost {}, will reconnect when it answers", it->first);
+        st.scopes.erase(it->first);
+        st.portals.erase(it);
+        return;
+      }
+    }
+  });
+  self->send(self, tick_atom::value);
+  return {
+    [=](tick_atom) {
+      round(self);
+      self->delayed_send(self, self->state.cfg.interval, tick_atom::value);
+    },
+  };
+}
+
+} // namespace chat::cluster

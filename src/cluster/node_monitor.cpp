@@ -1,0 +1,116 @@
+#include "cluster/node_monitor.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+
+namespace chat::cluster {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<node_monitor_state>*;
+
+void publish(self_ptr self) {
+  auto& st = self->state;
+  cluster_info info;
+  for (const auto& [nid, p] : st.peers)
+    info.peers.push_back(p);
+  for (const auto& [group, members] : st.view.groups())
+    info.group_sizes[group] = members.size();
+  st.stats->set_cluster(std::move(info));
+}
+
+void apply(self_ptr self, const change& c) {
+  auto& st = self->state;
+  if (c.joined)
+    st.view.add(c.group, c.who);
+  else
+    st.view.remove(c.group, c.who.actor);
+  if (c.group == chat_servers_group && c.joined && c.who.actor.node() != self->node()) {
+    auto it = st.peers.find(c.who.actor.node());
+    if (it != st.peers.end())
+      it->second.node = c.who.user;
+  }
+}
+
+void node_up(self_ptr self, const caf::node_id& nid) {
+  bool is_new = self->state.peers.count(nid) == 0;
+  auto& p = self->state.peers[nid];
+  p.node_id = to_string(nid);
+  // The name may have arrived first, with the peer's chat server.
+  for (const auto& m : self->state.view.members(chat_servers_group))
+    if (m.actor.node() == nid)
+      p.node = m.user;
+  if (is_new)
+    spdlog::info("nodeup node={} node_id={} peers={}", p.node, p.node_id, self->state.peers.size());
+}
+
+void bind_scope(self_ptr self) {
+  auto scope = lookup(self->system(), registry_name::pg_scope);
+  if (!scope) {
+    self->delayed_send(self, std::chrono::milliseconds(100), tick_atom::value);
+    return;
+  }
+  self->state.scope = scope;
+  self->monitor(scope);
+  self->request(scope, caf::infinite, pg_watch_atom::value, caf::actor{self})
+    .then([=](const group_map& groups, const std::vector<caf::node_id>& nodes) {
+      auto& st = self->state;
+      st.view = group_view{};
+      st.peers.clear();
+      for (const auto& nid : nodes)
+        node_up(self, nid);
+      for (const auto& [group, members] : groups)
+        for (const auto& m : members)
+          apply(self, change{group, m, true});
+      publish(self);
+    });
+}
+
+} // namespace
+
+caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats) {
+  self->state.stats = std::move(stats);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (self->state.scope && dm.source == self->state.scope.address()) {
+      self->state.scope = nullptr;
+      bind_scope(self);
+    }
+  });
+  bind_scope(self);
+  return {
+    [=](pg_changes_atom, const changes& cs) {
+      for (const auto& c : cs)
+        apply(self, c);
+      publish(self);
+    },
+    [=](node_up_atom, const caf::node_id& nid) {
+      node_up(self, nid);
+      publish(self);
+    },
+    [=](node_down_atom, const caf::node_id& nid) {
+      auto it = self->state.peers.find(nid);
+      if (it != self->state.peers.end()) {
+        spdlog::warn("nodedown node={} node_id={} addr={}", it->second.node, it->second.node_id, it->second.addr);
+        self->state.peers.erase(it);
+      }
+      publish(self);
+      if (auto cs = lookup(self->system(), registry_name::chat_server))
+        self->send(cs, node_down_atom::value, nid);
+    },
+    [=](peer_addr_atom, const caf::node_id& nid, const std::string& addr, const std::string& url) {
+      auto it = self->state.peers.find(nid);
+      if (it == self->state.peers.end())
+        node_up(self, nid);
+      self->state.peers[nid].addr = addr;
+      self->state.peers[nid].url = url;
+      publish(self);
+    },
+    [=](tick_atom) {
+      if (!self->state.scope)
+        bind_scope(self);
+    },
+  };
+}
+
+} // namespace chat::cluster

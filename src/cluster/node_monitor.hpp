@@ -1,0 +1,25 @@
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+
+#include "app/node_stats.hpp"
+#include "cluster/group_view.hpp"
+
+namespace chat::cluster {
+
+struct node_monitor_state {
+  std::shared_ptr<node_stats> stats;
+  caf::actor scope;
+  group_view view;
+  std::map<caf::node_id, peer_info> peers;
+  static inline const char* name = "node_monitor";
+};
+
+/// Logs nodes coming and going, keeps the cluster view that /api/cluster and
+/// /metrics show, and tells the chat server when a node is gone.
+caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats);
+
+} // namespace chat::cluster

@@ -1,0 +1,125 @@
+#include "cluster/pg_scope.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+
+namespace chat::cluster {
+
+namespace {
+
+using self_ptr = caf::stateful_actor<pg_scope_state>*;
+
+void notify(self_ptr self, const changes& cs) {
+  if (cs.empty())
+    return;
+  for (const auto& w : self->state.watchers)
+    self->send(w, pg_changes_atom::value, cs);
+}
+
+template <class... Ts>
+void to_peers(self_ptr self, const Ts&... xs) {
+  for (const auto& peer : self->state.pg.peers())
+    self->send(peer, xs...);
+}
+
+// First contact with a peer scope, from either side: watch it and announce it.
+void add_peer(self_ptr self, const caf::actor& peer) {
+  self->monitor(peer);
+  spdlog::info("pg: peer scope up node={}", to_string(peer.node()));
+  for (const auto& w : self->state.watchers)
+    self->send(w, node_up_atom::value, peer.node());
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto who = caf::actor_cast<caf::actor>(dm.source);
+  if (!who) {
+    // The handle may no longer resolve; compare by address instead.
+    for (const auto& peer : st.pg.peers())
+      if (peer.address() == dm.source)
+        who = peer;
+  }
+  if (who && st.pg.known_peer(who)) {
+    spdlog::warn("pg: peer scope down node={} reason={}", to_string(who.node()), to_string(dm.reason));
+    auto cs = st.pg.peer_down(who);
+    notify(self, cs);
+    for (const auto& w : st.watchers)
+      self->send(w, node_down_atom::value, who.node());
+    return;
+  }
+  auto& ws = st.watchers;
+  ws.erase(std::remove_if(ws.begin(), ws.end(), [&](const caf::actor& w) { return w.address() == dm.source; }),
+           ws.end());
+  if (!who)
+    return;
+  auto groups = st.pg.groups_of(who);
+  auto cs = st.pg.local_down(who);
+  for (const auto& g : groups)
+    to_peers(self, pg_rleave_atom::value, caf::actor{self}, g, std::vector<caf::actor>{who});
+  notify(self, cs);
+}
+
+} // namespace
+
+caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  return {
+    [=](pg_join_atom, const std::string& group, const member& m) {
+      bool monitor_needed = false;
+      auto cs = self->state.pg.join_local(group, m, monitor_needed);
+      if (monitor_needed)
+        self->monitor(m.actor);
+      if (!cs.empty())
+        to_peers(self, pg_rjoin_atom::value, caf::actor{self}, group, std::vector<member>{m});
+      notify(self, cs);
+    },
+    [=](pg_leave_atom, const std::string& group, const caf::actor& a) {
+      bool demonitor_needed = false;
+      auto cs = self->state.pg.leave_local(group, a, demonitor_needed);
+      if (demonitor_needed)
+        self->demonitor(a);
+      if (!cs.empty())
+        to_peers(self, pg_rleave_atom::value, caf::actor{self}, group, std::vector<caf::actor>{a});
+      notify(self, cs);
+    },
+    [=](pg_watch_atom, const caf::actor& watcher) {
+      self->monitor(watcher);
+      self->state.watchers.push_back(watcher);
+      std::vector<caf::node_id> nodes;
+      for (const auto& p : self->state.pg.peers())
+        nodes.push_back(p.node());
+      return caf::make_message(self->state.pg.view().groups(), std::move(nodes));
+    },
+    [=](pg_peer_atom, const caf::actor& peer) {
+      if (peer.node() == self->node() || self->state.pg.known_peer(peer))
+        return;
+      self->send(peer, pg_discover_atom::value, caf::actor{self});
+    },
+    [=](pg_discover_atom, const caf::actor& peer) {
+      self->send(peer, pg_sync_atom::value, caf::actor{self}, self->state.pg.local_groups());
+      if (!self->state.pg.known_peer(peer)) {
+        // Register before any sync arrives so its joins are not dropped.
+        auto cs = self->state.pg.peer_sync(peer, {});
+        add_peer(self, peer);
+        notify(self, cs);
+        self->send(peer, pg_discover_atom::value, caf::actor{self});
+      }
+    },
+    [=](pg_sync_atom, const caf::actor& peer, const group_map& groups) {
+      bool is_new = !self->state.pg.known_peer(peer);
+      auto cs = self->state.pg.peer_sync(peer, groups);
+      if (is_new)
+        add_peer(self, peer);
+      notify(self, cs);
+    },
+    [=](pg_rjoin_atom, const caf::actor& peer, const std::string& group, const std::vector<member>& ms) {
+      notify(self, self->state.pg.peer_join(peer, group, ms));
+    },
+    [=](pg_rleave_atom, const caf::actor& peer, const std::string& group, const std::vector<caf::actor>& as) {
+      notify(self, self->state.pg.peer_leave(peer, group, as));
+    },
+  };
+}
+
+} // namespace chat::cluster

@@ -1,0 +1,184 @@
+#include "net/routes.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "app/messages.hpp"
+#include "net/upgrade.hpp"
+#include "net/websocket_session.hpp"
+#include "protocol/frames.hpp"
+#include "protocol/names.hpp"
+
+std::string_view web_asset(std::string_view name);
+
+namespace chat::net {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+http_response reply(const http_request& req, http::status status, std::string_view content_type, std::string body) {
+  http_response res{status, req.version()};
+  res.set(http::field::server, "chatd");
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+http_response json_reply(const http_request& req, http::status status, const json& body) {
+  return reply(req, status, "application/json", protocol::dump(body));
+}
+
+http_response asset(const http_request& req, std::string_view name, std::string_view type) {
+  auto body = web_asset(name);
+  if (body.empty())
+    return json_error(req, http::status::not_found, "not_found", "asset missing from this build");
+  return reply(req, http::status::ok, type, std::string(body));
+}
+
+json cluster_json(server_context& ctx) {
+  auto info = ctx.stats->cluster();
+  json peers = json::array();
+  for (const auto& p : info.peers)
+    peers.push_back({{"node", p.node}, {"node_id", p.node_id}, {"addr", p.addr}, {"url", p.url}});
+  return {{"node", ctx.cfg.node_name},
+          {"node_id", to_string(ctx.sys.node())},
+          {"url", ctx.cfg.public_url},
+          {"cluster_addr", ctx.cfg.advertise_addr + ":" + std::to_string(ctx.cfg.cluster_port)},
+          {"ready", ctx.stats->ready.load()},
+          {"draining", ctx.stats->draining.load()},
+          {"peers", std::move(peers)},
+          {"groups", info.group_sizes}};
+}
+
+http_response room_history(server_context& ctx, const http_request& req, const std::string& room) {
+  if (!protocol::valid_room(room))
+    return json_error(req, http::status::bad_request, "bad_request", "invalid room name");
+  json arr = json::array();
+  for (const auto& m : ctx.store->window(room))
+    arr.push_back(protocol::message_json(m));
+  return json_reply(req, http::status::ok, arr);
+}
+
+http_response debug(server_context& ctx, const http_request& req, std::string_view path) {
+  if (!ctx.cfg.debug_endpoints)
+    return json_error(req, http::status::not_found, "not_found", "no such path");
+  if (req.method() != http::verb::post)
+    return json_error(req, http::status::method_not_allowed, "bad_request", "use POST");
+  if (path == "/debug/crash/chat_server") {
+    auto cs = lookup(ctx.sys, registry_name::chat_server);
+    if (!cs)
+      return json_error(req, http::status::service_unavailable, "internal", "no chat server right now");
+    caf::anon_send(cs, crash_atom::value);
+    return json_reply(req, http::status::ok, {{"crashed", "chat_server"}});
+  }
+  const std::string_view prefix = "/debug/crash/session/";
+  if (path.substr(0, prefix.size()) == prefix) {
+    auto s = ctx.sessions.find(std::string(path.substr(prefix.size())));
+    if (!s)
+      return json_error(req, http::status::not_found, "not_found", "no such session");
+    caf::anon_send(s->actor(), crash_atom::value);
+    return json_reply(req, http::status::ok, {{"crashed", s->id()}});
+  }
+  return json_error(req, http::status::not_found, "not_found", "no such path");
+}
+
+void gauge(std::string& out, const char* name, const char* help, double value, const char* type = "gauge") {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+  out += name;
+  out += ' ';
+  out += std::to_string(static_cast<long long>(value));
+  out += '\n';
+}
+
+void counter(std::string& out, const char* name, const char* help, double value) {
+  gauge(out, name, help, value, "counter");
+}
+
+} // namespace
+
+http_response json_error(const http_request& req, http::status status, const std::string& code,
+                         const std::string& message) {
+  auto res = json_reply(req, status, {{"error", code}, {"message", message}});
+  return res;
+}
+
+std::string metrics_text(server_context& ctx) {
+  const auto& s = *ctx.stats;
+  auto info = s.cluster();
+  auto sizes = ctx.store->sizes();
+  std::string out;
+  gauge(out, "chat_connections", "Open WebSocket connections.", s.connections);
+  gauge(out, "chat_rooms", "Rooms with history on this node.", static_cast<double>(sizes.size()));
+  counter(out, "chat_messages_in_total", "Frames received from clients.", s.messages_in);
+  counter(out, "chat_messages_published_total", "Chat messages this node originated.", s.published);
+  counter(out, "chat_deliveries_total", "Frames handed to local connections by chat servers.", s.deliveries);
+  counter(out, "chat_messages_out_total", "Frames written to WebSocket clients.", s.frames_out);
+  counter(out, "chat_drops_rate_limited_total", "Publishes refused by the rate limit.", s.drops_rate);
+  counter(out, "chat_drops_slow_consumer_total", "Connections closed as slow consumers.", s.drops_slow);
+  counter(out, "chat_bad_frames_total", "Client frames answered with an error.", s.bad_frames);
+  counter(out, "chat_node_messages_out_total", "Chat messages sent to other nodes' chat servers.", s.node_msgs_out);
+  counter(out, "chat_node_messages_in_total", "Chat messages received from other nodes' chat servers.", s.node_msgs_in);
+  counter(out, "chat_restarts_total", "Supervised actor restarts.", s.restarts);
+  counter(out, "chat_server_restarts_total", "Chat server restarts.", s.chat_restarts);
+  gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
+  gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining ? 1 : 0);
+  out += "# HELP chat_history_messages Messages kept in a room's history.\n# TYPE chat_history_messages gauge\n";
+  for (const auto& [room, n] : sizes)
+    out += "chat_history_messages{room=\"" + room + "\"} " + std::to_string(n) + "\n";
+  out += "# HELP chat_group_members Members of a process group, cluster-wide.\n# TYPE chat_group_members gauge\n";
+  for (const auto& [group, n] : info.group_sizes)
+    out += "chat_group_members{group=\"" + group + "\"} " + std::to_string(n) + "\n";
+  return out;
+}
+
+http_response handle_request(server_context& ctx, const http_request& req) {
+  auto path = target_path(req.target());
+  bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+  if (path.substr(0, 7) == "/debug/")
+    return debug(ctx, req, path);
+  if (!get)
+    return json_error(req, http::status::method_not_allowed, "bad_request", "only GET is served here");
+  if (path == "/" || path == "/index.html")
+    return asset(req, "index.html", "text/html; charset=utf-8");
+  if (path == "/app.js")
+    return asset(req, "app.js", "text/javascript; charset=utf-8");
+  if (path == "/style.css")
+    return asset(req, "style.css", "text/css; charset=utf-8");
+  if (path == "/healthz")
+    return json_reply(req, http::status::ok, {{"status", "ok"}, {"node", ctx.cfg.node_name}});
+  if (path == "/readyz") {
+    bool ready = ctx.stats->ready && !ctx.stats->draining;
+    return json_reply(req, ready ? http::status::ok : http::status::service_unavailable,
+                      {{"ready", ready}, {"draining", ctx.stats->draining.load()}, {"node", ctx.cfg.node_name}});
+  }
+  if (path == "/metrics")
+    return reply(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text(ctx));
+  if (path == "/api/cluster") {
+    // Pages read the other nodes' URLs from here, possibly across origins.
+    auto res = json_reply(req, http::status::ok, cluster_json(ctx));
+    res.set(http::field::access_control_allow_origin, "*");
+    return res;
+  }
+  const std::string_view rooms = "/api/rooms/";
+  const std::string_view tail = "/history";
+  if (path.size() > rooms.size() + tail.size() && path.substr(0, rooms.size()) == rooms
+      && path.substr(path.size() - tail.size()) == tail)
+    return room_history(ctx, req, std::string(path.substr(rooms.size(), path.size() - rooms.size() - tail.size())));
+  if (path == "/ws")
+    return json_error(req, http::status::bad_request, "bad_request", "WebSocket upgrade required");
+  return json_error(req, http::status::not_found, "not_found", "no such path");
+}
+
+} // namespace chat::net

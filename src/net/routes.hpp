@@ -1,0 +1,23 @@
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include "net/server_context.hpp"
+
+namespace chat::net {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// Answers every plain HTTP request: the page, health, metrics, cluster and
+/// history APIs, and (with --debug-endpoints) the fault hooks.
+http_response handle_request(server_context& ctx, const http_request& req);
+
+/// `{"error": code, "message": text}` with the given status.
+http_response json_error(const http_request& req, boost::beast::http::status status, const std::string& code,
+                         const std::string& message);
+
+/// Prometheus text exposition of the node's counters.
+std::string metrics_text(server_context& ctx);
+
+} // namespace chat::net

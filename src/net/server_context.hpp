@@ -1,0 +1,42 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <caf/actor_system.hpp>
+
+#include "app/config.hpp"
+#include "app/node_stats.hpp"
+#include "chat/history_store.hpp"
+
+namespace chat::net {
+
+class websocket_session;
+
+/// Live sessions by id, for draining and for the debug hooks.
+class session_registry {
+public:
+  void add(const std::string& id, std::weak_ptr<websocket_session> s);
+  void remove(const std::string& id);
+  std::shared_ptr<websocket_session> find(const std::string& id) const;
+  std::vector<std::shared_ptr<websocket_session>> all() const;
+
+private:
+  mutable std::mutex mtx_;
+  std::map<std::string, std::weak_ptr<websocket_session>> sessions_;
+};
+
+/// What the HTTP side shares: one per node, outlives every session.
+struct server_context {
+  caf::actor_system& sys;
+  const config& cfg;
+  std::shared_ptr<node_stats> stats;
+  std::shared_ptr<history_store> store;
+  session_registry sessions;
+  std::atomic<std::uint64_t> next_session{0};
+};
+
+} // namespace chat::net

@@ -1,0 +1,173 @@
+#include "net/websocket_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "app/messages.hpp"
+#include "chat/connection.hpp"
+
+namespace chat::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+namespace {
+
+// A reader that will not take the close frame within this time loses the
+// socket without one.
+constexpr auto close_timeout = std::chrono::seconds(5);
+
+} // namespace
+
+websocket_session::websocket_session(asio::ip::tcp::socket socket, server_context& ctx, upgrade_ok who)
+  : ws_(std::move(socket)),
+    close_deadline_(ws_.get_executor()),
+    ctx_(ctx),
+    who_(std::move(who)),
+    id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {}
+
+websocket_session::~websocket_session() {
+  if (actor_) {
+    caf::anon_send(actor_, closed_atom::value);
+    --ctx_.stats->connections;
+  }
+  ctx_.sessions.remove(id_);
+}
+
+void websocket_session::run(beast::http::request<beast::http::string_body> req) {
+  auto idle = std::chrono::milliseconds(ctx_.cfg.idle_ping_ms);
+  websocket::stream_base::timeout t;
+  t.handshake_timeout = std::chrono::seconds(10);
+  // Beast pings after half the idle time and drops the peer if nothing at all
+  // came back by the full idle time.
+  t.idle_timeout = idle * 2;
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.read_message_max(ctx_.cfg.max_frame_bytes);
+  ws_.set_option(websocket::stream_base::decorator(
+    [](websocket::response_type& res) { res.set(beast::http::field::server, "chatd"); }));
+  ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+}
+
+void websocket_session::on_accept(beast::error_code ec) {
+  if (ec)
+    return;
+  const auto& cfg = ctx_.cfg;
+  connection_config cc;
+  cc.node = cfg.node_name;
+  cc.session = id_;
+  cc.user = who_.user;
+  cc.rooms = who_.rooms;
+  cc.allowed_rooms = who_.allowed_rooms;
+  cc.limits = {cfg.max_frame_bytes, cfg.max_text_chars, cfg.max_rooms, cfg.rate_per_s, cfg.burst, cfg.max_queue_bytes};
+  cc.seen_per_room = std::max<std::size_t>(200, cfg.history * 4);
+  actor_ = ctx_.sys.spawn(connection, std::move(cc), std::weak_ptr<frame_sink>(shared_from_this()), ctx_.stats);
+  ++ctx_.stats->connections;
+  ctx_.sessions.add(id_, shared_from_this());
+  // A connection actor that dies (a bug, or the debug hook) takes only its
+  // own connection with it.
+  std::weak_ptr<websocket_session> weak = shared_from_this();
+  actor_->attach_functor([weak](const caf::error& reason) {
+    if (reason)
+      if (auto s = weak.lock())
+        s->close(static_cast<std::uint16_t>(websocket::close_code::internal_error), "internal error");
+  });
+  do_read();
+}
+
+void websocket_session::do_read() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+}
+
+void websocket_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec) {
+    // Closed, timed out, too big (Beast has already sent 1009) or broken:
+    // the session ends and the destructor tells the actor.
+    close_deadline_.cancel();
+    return;
+  }
+  if (ws_.got_text())
+    caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
+  else
+    caf::anon_send(actor_, binary_atom::value);
+  buffer_.consume(buffer_.size());
+  do_read();
+}
+
+void websocket_session::send(protocol::frame_ptr frame) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
+    self->on_send(std::move(f));
+  });
+}
+
+void websocket_session::close(std::uint16_t code, std::string reason) {
+  asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)]() mutable {
+    self->begin_close(code, std::move(r));
+  });
+}
+
+void websocket_session::on_send(protocol::frame_ptr frame) {
+  if (closing_)
+    return;
+  if (queued_bytes_ + frame->size() > ctx_.cfg.max_queue_bytes) {
+    ++ctx_.stats->drops_slow;
+    spdlog::info("ws: session={} user={} closed as slow consumer ({} bytes queued)", id_, who_.user, queued_bytes_);
+    begin_close(static_cast<std::uint16_t>(websocket::close_code::policy_error), "slow consumer");
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  if (!writing_)
+    do_write();
+}
+
+void websocket_session::do_write() {
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_write(ec, n); });
+}
+
+void websocket_session::on_write(beast::error_code ec, std::size_t) {
+  writing_ = false;
+  if (ec)
+    return;
+  ++ctx_.stats->frames_out;
+  queued_bytes_ -= queue_.front()->size();
+  queue_.pop_front();
+  if (!queue_.empty())
+    do_write();
+  else if (closing_)
+    do_close();
+}
+
+void websocket_session::begin_close(std::uint16_t code, std::string reason) {
+  if (closing_)
+    return;
+  closing_ = true;
+  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  // Drop what is not yet being written; the frame in flight must finish
+  // before the close frame can go.
+  while (queue_.size() > (writing_ ? 1u : 0u)) {
+    queued_bytes_ -= queue_.back()->size();
+    queue_.pop_back();
+  }
+  close_deadline_.expires_after(close_timeout);
+  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (!ec)
+      beast::get_lowest_layer(self->ws_).close();
+  });
+  if (!writing_)
+    do_close();
+}
+
+void websocket_session::do_close() {
+  if (close_sent_)
+    return;
+  close_sent_ = true;
+  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+    // The read loop sees the peer's answer (or the error) and ends the session.
+  });
+}
+
+} // namespace chat::net

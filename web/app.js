@@ -1,0 +1,790 @@
+// The chat page: one WebSocket to the node that served it, protocol v1
+// (docs/protocol.md). Everything the user holds (name, rooms, unsent
+// messages) lives in `state` and localStorage, so a dropped connection or a
+// reload loses nothing: we reconnect, resume each room from its last id and
+// re-send unacked messages with their original client_id (the server dedups).
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
+const ROOM_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_MAX_MS = 10_000;
+const TYPING_REPEAT_MS = 3_000;   // resend "start" at most this often
+const TYPING_IDLE_MS = 4_000;     // send "stop" after this long without a key
+const TYPING_SHOW_MS = 6_000;     // forget someone's "start" without a refresh
+const READ_THROTTLE_MS = 1_000;
+const ACK_TIMEOUT_MS = 10_000;    // no ack this long: the node is stuck, move on
+const WELCOME_TIMEOUT_MS = 10_000; // no welcome this long after dialing: try again
+const MAX_KEPT = 500;             // messages kept per room in memory
+const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current' };
+// Unsent messages belong to the user who wrote them.
+const outboxKey = () => `chat.outbox.${state.user}`;
+
+const state = {
+  user: null,
+  rooms: new Map(),   // name -> room (see newRoom), in the order shown
+  current: null,      // the room shown
+  ws: null,
+  conn: 'disconnected', // connected | reconnecting | disconnected
+  node: '',
+  draining: false,    // from server_notice "draining" until the next welcome
+  welcomed: false,    // a welcome was ever seen on this page
+  attempt: 0,
+  retryAt: 0,
+  limits: { max_text_chars: 4000 },
+  seq: 0,             // orders own pending messages among themselves
+};
+window.chatDebug = { state };
+
+const $ = (sel) => document.querySelector(sel);
+const byTestId = (id) => $(`[data-testid="${id}"]`);
+const ui = {
+  status: byTestId('status'), joinView: $('#join-view'), chatView: $('#chat-view'),
+  joinForm: $('#join-form'), nameInput: byTestId('name-input'), nameHint: $('#name-hint'),
+  me: $('#me'), meName: $('#me-name'), signOut: $('#sign-out'),
+  roomList: byTestId('room-list'), roomForm: $('#room-form'), roomInput: byTestId('room-input'),
+  roomHint: $('#room-hint'), roomTitle: $('#room-title'), messages: byTestId('message-list'),
+  typing: byTestId('typing-indicator'), composer: $('#composer'), input: byTestId('message-input'),
+  send: byTestId('send-button'), presence: byTestId('presence-list'), peopleCount: $('#people-count'),
+  toasts: $('#toasts'),
+};
+
+// ---------- rooms and messages ----------
+
+function newRoom(name) {
+  return {
+    name, messages: [], seen: new Set(), members: new Set(), typing: new Map(),
+    receipts: new Map(), unread: 0, subscribed: false, requested: false,
+    draft: '', lastReadSent: null,
+  };
+}
+
+// History order: ts, then id, both as plain strings (byte order for ASCII).
+// Own messages still waiting for their ack have no id yet and go last.
+function compareMessages(a, b) {
+  if (!a.id || !b.id) return a.id ? -1 : b.id ? 1 : a.seq - b.seq;
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+// Adds server messages the room has not seen; returns how many of them
+// came from other users (what counts as unread).
+function mergeMessages(room, incoming) {
+  let added = 0, fromOthers = 0;
+  for (const m of incoming) {
+    if (!m.id || room.seen.has(m.id)) continue;
+    room.seen.add(m.id);
+    room.messages.push({ id: m.id, ts: m.ts, user: m.user, text: m.text, state: null, el: null });
+    room.typing.delete(m.user);
+    added++;
+    if (m.user !== state.user) fromOthers++;
+  }
+  if (added) {
+    room.messages.sort(compareMessages);
+    const acked = room.messages.filter((m) => m.id);
+    if (acked.length > MAX_KEPT) {
+      const drop = new Set(acked.slice(0, acked.length - MAX_KEPT));
+      room.messages = room.messages.filter((m) => !drop.has(m));
+    }
+  }
+  return { added, fromOthers };
+}
+
+function lastId(room) {
+  for (let i = room.messages.length - 1; i >= 0; i--) if (room.messages[i].id) return room.messages[i].id;
+  return null;
+}
+
+function addRoom(name, { requested = false } = {}) {
+  if (!state.rooms.has(name)) state.rooms.set(name, newRoom(name));
+  const room = state.rooms.get(name);
+  room.requested = room.requested || requested;
+  return room;
+}
+
+function joinRoom(name) {
+  const known = state.rooms.has(name);
+  const room = addRoom(name, { requested: !known });
+  if (!known && state.conn === 'connected') send({ type: 'subscribe', rooms: [name] });
+  saveRooms();
+  selectRoom(name);
+  return room;
+}
+
+function leaveRoom(name) {
+  if (!state.rooms.has(name)) return;
+  stopTyping();
+  state.rooms.delete(name);
+  if (state.conn === 'connected') send({ type: 'unsubscribe', rooms: [name] });
+  saveOutbox();
+  saveRooms();
+  if (state.current === name) selectRoom(state.rooms.keys().next().value ?? null);
+  else renderRooms();
+}
+
+function selectRoom(name) {
+  const prev = state.rooms.get(state.current);
+  if (prev && prev.name !== name) { stopTyping(); prev.draft = ui.input.value; }
+  state.current = name;
+  const room = state.rooms.get(name);
+  if (room) { room.unread = 0; if (prev !== room) ui.input.value = room.draft; }
+  if (name) localStorage.setItem(STORE.current, name);
+  renderAll();
+  scrollToBottom();
+  maybeSendRead();
+}
+
+// ---------- own messages: optimistic, retried until acked ----------
+
+function clientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function pending(room) {
+  return room.messages.filter((m) => m.state === 'sending' || m.state === 'failed');
+}
+
+function queueMessage(roomName, text, cid = clientId()) {
+  const room = state.rooms.get(roomName);
+  const msg = { id: null, ts: null, user: state.user, text, clientId: cid, state: 'sending',
+                seq: ++state.seq, inFlight: false, sentAt: 0, el: null };
+  room.messages.push(msg);
+  return msg;
+}
+
+function sendMessage() {
+  const room = state.rooms.get(state.current);
+  const text = ui.input.value.replace(/\s+$/, '');
+  if (!room || !text.trim()) return;
+  const max = state.limits.max_text_chars;
+  if ([...text].length > max) { toast(`Message too long: ${[...text].length} of at most ${max} characters.`); return; }
+  stopTyping();
+  queueMessage(room.name, text);
+  ui.input.value = '';
+  room.draft = '';
+  saveOutbox();
+  autosize();
+  renderComposer();
+  renderMessages();
+  scrollToBottom();
+  flushOutbox();
+}
+
+// The server drops publishes over its token bucket (rate_per_s, burst, full
+// at connect). We keep a slightly slower copy of that bucket and hold back
+// what would overflow it, so a burst goes out in the order it was written
+// instead of coming back as rate_limited and retried out of order.
+const bucket = { tokens: 0, at: 0, timer: null };
+
+function takeToken() {
+  const { rate_per_s: rate = 20, burst = 40 } = state.limits;
+  const now = Date.now();
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate * 0.9);
+  bucket.at = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
+
+// Sends what is pending in subscribed rooms, oldest first, once per connection.
+function flushOutbox() {
+  clearTimeout(bucket.timer);
+  if (state.conn !== 'connected') return;
+  const waiting = [...state.rooms.values()].filter((r) => r.subscribed)
+    .flatMap((r) => pending(r).filter((m) => !m.inFlight && m.state === 'sending').map((m) => [r, m]))
+    .sort((x, y) => x[1].seq - y[1].seq);
+  for (const [room, m] of waiting) {
+    if (!takeToken()) { bucket.timer = setTimeout(flushOutbox, 1000 / (state.limits.rate_per_s || 20)); return; }
+    m.inFlight = true;
+    m.sentAt = Date.now();
+    send({ type: 'message', room: room.name, text: m.text, client_id: m.clientId });
+  }
+}
+
+function findPending(cid) {
+  for (const room of state.rooms.values()) {
+    const m = room.messages.find((x) => x.clientId === cid && !x.id);
+    if (m) return { room, m };
+  }
+  return null;
+}
+
+function onAck(f) {
+  const hit = findPending(f.client_id);
+  if (!hit) return;
+  const { room, m } = hit;
+  if (room.seen.has(f.id)) {
+    // A resumed history already brought this message (the first try got
+    // through, its ack was lost): keep that copy, drop the optimistic one.
+    room.messages = room.messages.filter((x) => x !== m);
+    const copy = room.messages.find((x) => x.id === f.id);
+    if (copy) { copy.state = 'sent'; copy.el = null; }
+  } else {
+    Object.assign(m, { id: f.id, ts: f.ts, state: 'sent', inFlight: false });
+    room.seen.add(f.id);
+    room.messages.sort(compareMessages);
+  }
+  saveOutbox();
+  if (room.name === state.current) { renderMessages(); maybeSendRead(); }
+}
+
+// A refused publish: transient refusals are retried with the same client_id,
+// the rest stay on screen as failed so the text is not silently lost.
+function onPublishError(f, hit) {
+  const { room, m } = hit;
+  m.inFlight = false;
+  if (f.code === 'not_subscribed') {
+    // The node lost our subscription: take it again; its history flushes.
+    room.subscribed = false;
+    const id = lastId(room);
+    send({ type: 'subscribe', rooms: [room.name], ...(id ? { since: { [room.name]: id } } : {}) });
+  } else if (f.code === 'rate_limited' || f.code === 'internal') {
+    setTimeout(flushOutbox, 1000 + Math.random() * 1000);
+  } else {
+    m.state = 'failed';
+    saveOutbox();
+    if (room.name === state.current) renderMessages();
+  }
+}
+
+// ---------- connection ----------
+
+function connect() {
+  clearTimeout(state.retryTimer);
+  // The first connection of a page names its rooms in the URL; later ones
+  // connect with none and subscribe with `since`, so resume is exact.
+  const urlRooms = state.welcomed || state.attempt > 0 ? [] : [...state.rooms.keys()];
+  const params = new URLSearchParams(location.search);
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  let url = `${scheme}//${location.host}/ws?user=${encodeURIComponent(state.user)}&rooms=${urlRooms.join(',')}`;
+  if (params.get('token')) url += `&token=${encodeURIComponent(params.get('token'))}`;
+
+  const ws = new WebSocket(url);
+  state.ws = ws;
+  ws.onmessage = (ev) => { if (state.ws === ws) onFrame(ev.data, urlRooms); };
+  ws.onclose = () => { if (state.ws === ws) onClosed(); };
+  // A node that accepts TCP but never answers (frozen) would hang us here.
+  setTimeout(() => { if (state.ws === ws && state.conn !== 'connected') dropConnection(); }, WELCOME_TIMEOUT_MS);
+}
+
+// Gives up on the current socket now: a stuck peer may never finish the
+// close handshake, and we must not wait for it to reconnect.
+function dropConnection(reason = 'client gave up', code = 4000) {
+  const ws = state.ws;
+  if (!ws) return;
+  state.ws = null;
+  ws.close(code, reason);
+  onClosed();
+}
+
+function onClosed() {
+  state.ws = null;
+  for (const room of state.rooms.values()) {
+    room.subscribed = false;
+    room.typing.clear();
+    for (const m of room.messages) m.inFlight = false;
+  }
+  clearTimeout(typingState.idleTimer);
+  typingState.room = null;
+  if (!state.user) { setConn('disconnected'); return; }
+  scheduleReconnect();
+}
+
+// Exponential backoff with full jitter: a restarted node is not hit by
+// every client at the same instant.
+function scheduleReconnect() {
+  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
+  const delay = Math.random() * cap;
+  state.attempt++;
+  state.retryAt = Date.now() + delay;
+  state.retryTimer = setTimeout(connect, delay);
+  setConn('reconnecting');
+}
+
+function send(obj) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify(obj));
+}
+
+function onWelcome(f, urlRooms) {
+  state.node = String(f.node ?? '');
+  state.limits = { ...state.limits, ...(f.limits || {}) };
+  state.welcomed = true;
+  state.attempt = 0;
+  state.draining = false;
+  Object.assign(bucket, { tokens: state.limits.burst ?? 40, at: Date.now() });
+  setConn('connected');
+  const rest = [...state.rooms.keys()].filter((r) => !urlRooms.includes(r));
+  if (!rest.length) return;
+  const since = {};
+  for (const r of rest) { const id = lastId(state.rooms.get(r)); if (id) since[r] = id; }
+  send({ type: 'subscribe', rooms: rest, since });
+}
+
+function onFrame(data, urlRooms) {
+  let f;
+  try { f = JSON.parse(data); } catch { return; }
+  const room = f.room !== undefined ? state.rooms.get(f.room) : null;
+  switch (f.type) {
+    case 'welcome': onWelcome(f, urlRooms); break;
+    case 'subscribed':
+      if (!room) break;
+      room.subscribed = true;
+      room.requested = false;
+      room.members = new Set(f.members || []);
+      renderRooms();
+      if (room.name === state.current) renderPresence();
+      break;
+    case 'history': {
+      if (!room) break;
+      const resumed = room.seen.size > 0;   // a first history is not "unread"
+      const { added, fromOthers } = mergeMessages(room, f.messages || []);
+      if (resumed && room.name !== state.current) room.unread += fromOthers;
+      flushOutbox();
+      if (added) refreshRoom(room);
+      break;
+    }
+    case 'message':
+      if (!room || !mergeMessages(room, [f]).added) break;
+      if (f.user !== state.user && (room.name !== state.current || document.hidden)) room.unread++;
+      refreshRoom(room);
+      break;
+    case 'ack': onAck(f); break;
+    case 'presence':
+      if (!room) break;
+      if (f.state === 'join') room.members.add(f.user);
+      else { room.members.delete(f.user); room.typing.delete(f.user); }
+      if (room.name === state.current) { renderPresence(); renderTyping(); }
+      break;
+    case 'typing': onTyping(room, f); break;
+    case 'read_receipt':
+      if (!room || f.user === state.user) break;
+      room.receipts.set(f.user, f.id);
+      if (room.name === state.current) renderMessages();
+      break;
+    case 'error': onError(f); break;
+    case 'server_notice': onNotice(f); break;
+    default: break;   // unsubscribed, pong and newer types need nothing
+  }
+}
+
+function refreshRoom(room) {
+  renderRooms();
+  if (room.name !== state.current) return;
+  renderMessages();
+  renderTyping();
+  maybeSendRead();
+}
+
+function onError(f) {
+  const hit = f.ref ? findPending(f.ref) : null;
+  if (hit) onPublishError(f, hit);
+  if (f.ref === 'subscribe') {
+    // The whole subscribe was refused: drop the rooms the user just asked for.
+    for (const room of [...state.rooms.values()]) if (room.requested && !room.subscribed) state.rooms.delete(room.name);
+    saveRooms();
+    saveOutbox();
+    if (!state.rooms.has(state.current)) selectRoom(state.rooms.keys().next().value ?? null);
+    else renderRooms();
+  }
+  toast(`${f.code || 'error'}: ${f.message || 'request refused'}`);
+}
+
+// Draining: the node is about to stop. Leave on our own (spread over a
+// moment so the whole node's clients do not reconnect at once).
+function onNotice(f) {
+  if (f.code === 'draining') {
+    state.draining = true;
+    renderStatus();
+    const ws = state.ws;
+    setTimeout(() => { if (state.ws === ws) dropConnection('draining', 1000); }, Math.random() * 500);
+  } else if (f.message) {
+    toast(f.message);
+  }
+}
+
+// A node that stopped answering keeps the socket open: an ack this late
+// means we should move on (the retry carries the same client_id).
+setInterval(() => {
+  if (state.conn !== 'connected' || !state.ws) return;
+  const late = [...state.rooms.values()].some((r) => r.messages.some((m) => m.inFlight && Date.now() - m.sentAt > ACK_TIMEOUT_MS));
+  if (late) dropConnection('ack timeout');
+}, 2000);
+
+// ---------- typing and read receipts ----------
+
+const typingState = { room: null, lastStart: 0, idleTimer: null };
+
+function onUserTyping() {
+  if (!ui.input.value.trim()) { stopTyping(); return; }
+  const room = state.current;
+  if (!state.rooms.get(room)?.subscribed || state.conn !== 'connected') return;
+  const now = Date.now();
+  if (typingState.room !== room || now - typingState.lastStart >= TYPING_REPEAT_MS) {
+    send({ type: 'typing', room, state: 'start' });
+    typingState.room = room;
+    typingState.lastStart = now;
+  }
+  clearTimeout(typingState.idleTimer);
+  typingState.idleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+}
+
+function stopTyping() {
+  clearTimeout(typingState.idleTimer);
+  if (state.rooms.get(typingState.room)?.subscribed) send({ type: 'typing', room: typingState.room, state: 'stop' });
+  typingState.room = null;
+  typingState.lastStart = 0;
+}
+
+function onTyping(room, f) {
+  if (!room || f.user === state.user) return;
+  clearTimeout(room.typing.get(f.user));
+  if (f.state === 'start') room.typing.set(f.user, setTimeout(() => { room.typing.delete(f.user); renderTyping(); }, TYPING_SHOW_MS));
+  else room.typing.delete(f.user);
+  if (room.name === state.current) renderTyping();
+}
+
+// Tells the room how far we have read; only while the page is really seen.
+let readTimer = null;
+function maybeSendRead() {
+  if (readTimer) return;
+  readTimer = setTimeout(() => {
+    readTimer = null;
+    const room = state.rooms.get(state.current);
+    if (!room || !room.subscribed || document.visibilityState !== 'visible') return;
+    const id = lastId(room);
+    if (id && id !== room.lastReadSent) { room.lastReadSent = id; send({ type: 'read', room: room.name, id }); }
+  }, READ_THROTTLE_MS);
+}
+
+// ---------- rendering (user text only ever via textContent) ----------
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'text') node.textContent = v;
+    else if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+function renderAll() {
+  renderRooms();
+  renderMessages();
+  renderPresence();
+  renderTyping();
+  renderComposer();
+}
+
+// Room entries are built once and updated in place, so an incoming message
+// does not steal keyboard focus from the room list.
+function roomElement(room) {
+  const unread = el('span', { 'data-testid': 'unread', class: 'unread', hidden: '' });
+  const select = el('button', { type: 'button', class: 'room-select', onclick: () => selectRoom(room.name) },
+    el('span', { class: 'room-name', text: room.name }), unread);
+  const leave = el('button', { type: 'button', 'data-testid': 'room-leave', class: 'room-leave',
+    'aria-label': `Leave ${room.name}`, title: `Leave ${room.name}`, text: '×', onclick: () => leaveRoom(room.name) });
+  return Object.assign(el('li', { 'data-testid': 'room-item', 'data-room': room.name, class: 'room' }, select, leave), { select, unread });
+}
+
+function renderRooms() {
+  const items = [...state.rooms.values()].map((room) => {
+    room.el ??= roomElement(room);
+    const selected = room.name === state.current;
+    room.el.classList.toggle('selected', selected);
+    room.el.classList.toggle('pending', !room.subscribed);
+    room.el.select.setAttribute('aria-current', selected ? 'true' : 'false');
+    room.el.unread.textContent = String(room.unread);
+    room.el.unread.setAttribute('aria-label', `${room.unread} unread`);
+    room.el.unread.hidden = room.unread === 0;
+    return room.el;
+  });
+  syncChildren(ui.roomList, items);
+  const unread = [...state.rooms.values()].reduce((n, r) => n + r.unread, 0);
+  document.title = unread ? `(${unread}) Chat` : 'Chat';
+}
+
+// Makes parent's children exactly `nodes`, moving only what is out of place
+// (keeps focus and text selection in rows that did not change).
+function syncChildren(parent, nodes) {
+  let cur = parent.firstChild;
+  for (const n of nodes) {
+    if (n === cur) cur = cur.nextSibling;
+    else parent.insertBefore(n, cur);
+  }
+  while (cur) { const next = cur.nextSibling; cur.remove(); cur = next; }
+}
+
+// RFC 3339 with microseconds; cut to milliseconds, which every engine parses.
+const parseTs = (ts) => new Date(ts.replace(/(\.\d{3})\d+/, '$1'));
+
+function formatTime(ts) {
+  const d = parseTs(ts);
+  if (Number.isNaN(d.getTime())) return { short: '', full: ts };
+  const sameDay = d.toDateString() === new Date().toDateString();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return { short: sameDay ? time : `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`, full: d.toLocaleString() };
+}
+
+function messageElement(m) {
+  const own = m.user === state.user;
+  const stateText = { sending: 'sending…', sent: '✓', failed: 'not sent' }[m.state] || '';
+  const time = m.ts ? formatTime(m.ts) : null;
+  const row = el('li', { 'data-testid': 'message', 'data-user': m.user, class: `message${own ? ' own' : ''}` },
+    el('div', { class: 'meta' },
+      el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(m.user)}`, text: m.user.slice(0, 1).toUpperCase() }),
+      el('span', { class: 'user', text: m.user }),
+      time ? el('time', { datetime: m.ts, title: time.full, text: time.short }) : '',
+      stateText ? el('span', { class: `delivery ${m.state}`, title: m.state, text: stateText }) : ''),
+    el('div', { class: 'text', text: m.text }),
+    el('div', { class: 'receipts' }));
+  if (m.id) row.dataset.id = m.id;
+  if (own) row.dataset.state = m.state === 'failed' ? 'failed' : m.id ? 'sent' : 'sending';
+  if (m.state === 'failed') {
+    row.querySelector('.meta').append(el('button', { type: 'button', class: 'link-button', text: 'discard', onclick: () => discard(m) }));
+  }
+  return row;
+}
+
+function discard(m) {
+  const room = state.rooms.get(state.current);
+  if (!room) return;
+  room.messages = room.messages.filter((x) => x !== m);
+  saveOutbox();
+  renderMessages();
+}
+
+function renderMessages() {
+  const room = state.rooms.get(state.current);
+  const stick = isNearBottom();
+  if (!room) { ui.messages.replaceChildren(el('li', { class: 'empty', text: 'Join a room to start chatting.' })); return; }
+  if (!room.messages.length) { ui.messages.replaceChildren(el('li', { class: 'empty', text: 'No messages yet. Say hi!' })); return; }
+  // Rows are rebuilt only when their content changed (state, id, ts).
+  const rows = room.messages.map((m) => {
+    const key = `${m.id}|${m.state}|${m.ts}`;
+    if (!m.el || m.elKey !== key) { m.el = messageElement(m); m.elKey = key; }
+    return m.el;
+  });
+  // "seen by" sits under the last message each reader has read.
+  const readers = new Map();
+  for (const [user, id] of room.receipts) if (room.seen.has(id)) readers.set(id, [...(readers.get(id) || []), user]);
+  room.messages.forEach((m, i) => {
+    const users = m.id ? readers.get(m.id) : null;
+    m.el.lastChild.textContent = users ? `seen by ${users.sort().join(', ')}` : '';
+    // A run of messages from one person (minutes apart at most) shows their name once.
+    const prev = room.messages[i - 1];
+    const close = prev && (!m.ts || !prev.ts || parseTs(m.ts) - parseTs(prev.ts) < 5 * 60_000);
+    m.el.classList.toggle('cont', !!close && prev.user === m.user && !prev.el.lastChild.textContent);
+  });
+  syncChildren(ui.messages, rows);
+  if (stick) scrollToBottom();
+}
+
+function renderPresence() {
+  const room = state.rooms.get(state.current);
+  const members = room ? [...room.members].sort((a, b) => (a === state.user ? -1 : b === state.user ? 1 : a < b ? -1 : a > b ? 1 : 0)) : [];
+  ui.presence.replaceChildren(...members.map((user) =>
+    el('li', { 'data-testid': 'presence-item', 'data-user': user, class: 'person' },
+      el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(user)}`, text: user.slice(0, 1).toUpperCase() }),
+      el('span', { text: user === state.user ? `${user} (you)` : user }))));
+  ui.peopleCount.textContent = room ? `(${members.length})` : '';
+}
+
+function renderTyping() {
+  const room = state.rooms.get(state.current);
+  const users = room ? [...room.typing.keys()].sort() : [];
+  ui.typing.textContent = !users.length ? ''
+    : users.length === 1 ? `${users[0]} is typing…`
+    : users.length <= 3 ? `${users.slice(0, -1).join(', ')} and ${users.at(-1)} are typing…`
+    : `${users.length} people are typing…`;
+}
+
+function renderComposer() {
+  const room = state.rooms.get(state.current);
+  ui.roomTitle.textContent = room ? `# ${room.name}` : 'No room';
+  ui.input.disabled = !room;
+  ui.send.disabled = !room || !ui.input.value.trim();
+}
+
+function renderStatus() {
+  let s = state.conn, text;
+  if (state.draining && s !== 'disconnected' && state.attempt < 3) {
+    s = 'draining';
+    text = 'draining — moving to another node…';
+  } else if (s === 'connected') {
+    text = `connected to node ${state.node}`;
+  } else if (s === 'reconnecting' && !state.welcomed && state.attempt === 0) {
+    text = 'connecting…';
+  } else if (s === 'reconnecting') {
+    const secs = Math.max(0, Math.ceil((state.retryAt - Date.now()) / 1000));
+    text = secs > 0 ? `reconnecting… next attempt in ${secs} s (attempt ${state.attempt})` : `reconnecting… (attempt ${state.attempt})`;
+  } else {
+    text = 'not connected';
+  }
+  ui.status.textContent = text;
+  ui.status.dataset.state = s;
+  ui.status.dataset.node = s === 'connected' ? state.node : '';
+}
+
+function setConn(conn) {
+  state.conn = conn;
+  ui.chatView.classList.toggle('offline', conn !== 'connected');
+  renderStatus();
+  renderRooms();
+}
+setInterval(() => { if (state.conn === 'reconnecting') renderStatus(); }, 500);
+
+function hue(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
+  return h;
+}
+
+function isNearBottom() {
+  const l = ui.messages;
+  return l.scrollHeight - l.scrollTop - l.clientHeight < 60;
+}
+
+function scrollToBottom() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+let lastToast = { text: '', at: 0 };
+function toast(text) {
+  // A burst of identical errors (a retried outbox hitting the rate limit)
+  // shows once.
+  if (text === lastToast.text && Date.now() - lastToast.at < 3000) return;
+  lastToast = { text, at: Date.now() };
+  const t = el('div', { class: 'toast', role: 'alert', text });
+  ui.toasts.append(t);
+  setTimeout(() => t.classList.add('leaving'), 4000);
+  setTimeout(() => t.remove(), 4500);
+}
+
+function autosize() {
+  ui.input.style.height = 'auto';
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight, 160)}px`;
+}
+
+// ---------- persistence ----------
+
+function saveRooms() {
+  localStorage.setItem(STORE.rooms, JSON.stringify([...state.rooms.keys()]));
+}
+
+function saveOutbox() {
+  const out = [];
+  for (const room of state.rooms.values()) {
+    for (const m of pending(room)) out.push({ room: room.name, text: m.text, client_id: m.clientId, failed: m.state === 'failed' });
+  }
+  localStorage.setItem(outboxKey(), JSON.stringify(out));
+}
+
+function loadJson(key, fallback) {
+  try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
+}
+
+// ---------- start ----------
+
+function start(user) {
+  state.user = user;
+  localStorage.setItem(STORE.user, user);
+  const rooms = loadJson(STORE.rooms, ['lobby']).filter((r) => typeof r === 'string' && ROOM_RE.test(r));
+  for (const r of rooms) addRoom(r);
+  for (const o of loadJson(outboxKey(), [])) {
+    if (!state.rooms.has(o.room) || typeof o.text !== 'string') continue;
+    const m = queueMessage(o.room, o.text, o.client_id);
+    if (o.failed) m.state = 'failed';
+  }
+  const current = localStorage.getItem(STORE.current);
+  state.current = state.rooms.has(current) ? current : (state.rooms.keys().next().value ?? null);
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  ui.me.hidden = false;
+  ui.meName.textContent = user;
+  selectRoom(state.current);
+  connect();
+  setConn('reconnecting');
+  ui.input.focus();
+}
+
+function signOut() {
+  stopTyping();
+  localStorage.removeItem(STORE.user);
+  state.user = null;
+  clearTimeout(state.retryTimer);
+  if (state.ws) state.ws.close(1000, 'sign out');
+  state.ws = null;
+  state.rooms.clear();
+  state.current = null;
+  state.welcomed = false;
+  state.attempt = 0;
+  state.draining = false;
+  setConn('disconnected');
+  ui.chatView.hidden = true;
+  ui.me.hidden = true;
+  ui.joinView.hidden = false;
+  ui.nameInput.focus();
+}
+
+function showHint(hint, input, bad) {
+  hint.hidden = false;
+  hint.classList.toggle('error', bad);
+  input.setAttribute('aria-invalid', bad ? 'true' : 'false');
+}
+
+ui.joinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = ui.nameInput.value.trim();
+  if (!NAME_RE.test(name)) { showHint(ui.nameHint, ui.nameInput, true); ui.nameInput.focus(); return; }
+  showHint(ui.nameHint, ui.nameInput, false);
+  start(name);
+});
+ui.nameInput.addEventListener('input', () => {
+  const v = ui.nameInput.value.trim();
+  showHint(ui.nameHint, ui.nameInput, v !== '' && !NAME_RE.test(v));
+});
+
+ui.roomForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = ui.roomInput.value.trim();
+  if (!ROOM_RE.test(name)) {
+    showHint(ui.roomHint, ui.roomInput, true);
+    toast('Room names: 1–64 letters, digits, _ . : -');
+    ui.roomInput.focus();
+    return;
+  }
+  ui.roomHint.hidden = true;
+  ui.roomInput.setAttribute('aria-invalid', 'false');
+  ui.roomInput.value = '';
+  joinRoom(name);
+});
+ui.roomInput.addEventListener('input', () => {
+  const v = ui.roomInput.value.trim();
+  if (v === '' || ROOM_RE.test(v)) { ui.roomHint.hidden = true; ui.roomInput.setAttribute('aria-invalid', 'false'); }
+  else showHint(ui.roomHint, ui.roomInput, true);
+});
+
+ui.composer.addEventListener('submit', (e) => { e.preventDefault(); sendMessage(); ui.input.focus(); });
+ui.input.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+});
+ui.input.addEventListener('input', () => { autosize(); renderComposer(); onUserTyping(); });
+ui.input.addEventListener('blur', stopTyping);
+ui.signOut.addEventListener('click', signOut);
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) { stopTyping(); return; }
+  const room = state.rooms.get(state.current);
+  if (room) { room.unread = 0; renderRooms(); }
+  maybeSendRead();
+});
+// Back online: do not wait for the backoff timer.
+window.addEventListener('online', () => { if (state.conn === 'reconnecting' && !state.ws) connect(); });
+
+const saved = localStorage.getItem(STORE.user);
+if (saved && NAME_RE.test(saved)) start(saved);
+else ui.nameInput.focus();
