@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds into build/ (chatd at build/chatd, unit tests at build/tests/unit_tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+type=${BUILD_TYPE:-RelWithDebInfo}
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$type" -DBUILD_TESTING=ON >/dev/null
+cmake --build build -j"$(nproc)" "$@"

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Starts a local cluster of N nodes (default 3) on 127.0.0.1 and keeps it in
+# the foreground until Ctrl-C (or SIGTERM), then stops every node by PID.
+# Node i serves http://127.0.0.1:(8080+i)/ and peers on port 9100+i; every
+# node gets the same static peer list and finds the others through the same
+# discovery code a Kubernetes pod uses.
+#   N=5 scripts/cluster.sh     CHATD=path/to/chatd scripts/cluster.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${N:-${1:-3}}
+bin=${CHATD:-build/chatd}
+logs=${CLUSTER_LOGS:-/tmp/chat-cluster}
+mkdir -p "$logs"
+
+peers=""
+for i in $(seq 1 "$n"); do peers+="${peers:+,}127.0.0.1:$((9100 + i))"; done
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "stopping ${#pids[@]} node(s)"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+}
+trap stop INT TERM EXIT
+
+for i in $(seq 1 "$n"); do
+  "$bin" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((8080 + i)) \
+    --cluster-addr 127.0.0.1 --cluster-port $((9100 + i)) --peers "$peers" \
+    --discovery-interval-ms 1000 --peer-timeout-ms 4000 >"$logs/node$i.log" 2>&1 &
+  pids+=($!)
+done
+
+for i in $(seq 1 "$n"); do
+  url="http://127.0.0.1:$((8080 + i))"
+  for _ in $(seq 1 100); do
+    curl -fsS "$url/readyz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+done
+
+echo "chat cluster of $n node(s) is up (logs in $logs):"
+for i in $(seq 1 "$n"); do echo "  node$i  http://127.0.0.1:$((8080 + i))/"; done
+echo "open two of them in two browser tabs and chat; Ctrl-C stops the cluster"
+wait -n "${pids[@]}" || true
+echo "a node exited; see $logs"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test suite:
+#   unit (doctest), integration (real nodes, real WebSocket clients),
+#   browser (headless Chromium), k8s (manifest validation),
+#   pods (the pod-like cluster tool itself) and faults (fault injection
+#   on it; both need root for network namespaces).
+# SUITES="unit integration" limits the run. Ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+suites=${SUITES:-unit integration browser k8s pods faults}
+total_pass=0
+total_fail=0
+failed_suites=()
+
+count() { # suite pass fail
+  total_pass=$((total_pass + $2))
+  total_fail=$((total_fail + $3))
+  if [ "$3" -gt 0 ]; then failed_suites+=("$1"); fi
+  echo "== $1: $2 passed, $3 failed"
+}
+
+# Runs a suite's command with a time bound, keeps its output, and extracts
+# the counts with the given sed expressions for passed and failed.
+run_suite() { # name timeout pass_regex fail_regex cmd...
+  local name=$1 limit=$2 pass_re=$3 fail_re=$4
+  shift 4
+  local log="build/test-$name.log"
+  echo "== $name: $*"
+  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -oP "$pass_re" "$log" | tail -1)
+  f=$(grep -oP "$fail_re" "$log" | tail -1)
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "== $name exited with $rc"; fi
+  count "$name" "$p" "$f"
+}
+
+scripts/install-deps.sh test || { echo "dependency install failed"; exit 1; }
+scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+for s in $suites; do
+  case $s in
+    unit)
+      run_suite unit 300 '\d+(?= passed \| \d+ failed)' '\d+(?= failed \| \d+ skipped)' \
+        build/tests/unit_tests ;;
+    integration)
+      (cd tests/integration && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
+      run_suite integration 600 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
+        env CHATD_BIN="$root/build/chatd" npm --prefix tests/integration test --silent ;;
+    browser)
+      if [ -d tests/browser ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
+        run_suite browser 600 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
+          env CHATD_BIN="$root/build/chatd" npm --prefix tests/browser test --silent
+      fi ;;
+    k8s)
+      if [ -x tests/k8s/validate.sh ]; then
+        run_suite k8s 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/k8s/validate.sh
+      fi ;;
+    pods)
+      if [ "$(id -u)" -ne 0 ]; then
+        echo "== pods: skipped (needs root for network namespaces)"
+      else
+        run_suite pods 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/pods/selftest.sh
+      fi ;;
+    faults)
+      if [ "$(id -u)" -ne 0 ]; then
+        echo "== faults: skipped (needs root for network namespaces)"
+      elif [ -x tests/pods/faults.sh ]; then
+        run_suite faults 900 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
+          env CHATD_BIN="$root/build/chatd" tests/pods/faults.sh
+      fi ;;
+  esac
+done
+
+echo
+[ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
