@@ -1,0 +1,135 @@
+// Fault isolation inside one node, through the test-only hooks of
+// --debug-endpoints:
+//   POST /debug/crash/chat_server         the chat server actor dies (and is restarted)
+//   POST /debug/crash/session/SESSION_ID  one connection's actor dies
+// and the graceful shutdown on SIGTERM.
+
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+
+import { connect, unique } from './lib/client.mjs';
+import { getJson, metrics, post, roomHistory } from './lib/http.mjs';
+import { startNode, waitFor } from './lib/node.mjs';
+import { cleanup, test } from './lib/test.mjs';
+
+let node;
+
+before(async () => {
+  node = await startNode({ name: 'sup', flags: { 'debug-endpoints': true } });
+});
+after(cleanup);
+
+async function restarts(n) {
+  const v = (await metrics(n)).get('chat_restarts_total');
+  assert.equal(typeof v, 'number', 'chat_restarts_total is in /metrics');
+  return v;
+}
+
+/**
+ * Publishes with a fixed client_id, sending it again every second until it is
+ * acked: how a client rides out a restart window. The retry rule makes this
+ * safe: however many copies were sent, the message exists once.
+ */
+async function publishWithRetry(c, room, text, clientId, timeoutMs = 10_000) {
+  return waitFor(
+    async () => {
+      await c.send({ type: 'message', room, text, client_id: clientId });
+      return c.next({ type: 'ack', client_id: clientId }, 1000);
+    },
+    timeoutMs,
+    { interval: 0, what: `ack of ${clientId}` },
+  );
+}
+
+test('after the chat server crashes, connections, history and new clients keep working', async () => {
+  const room = unique('sup');
+  const a = await connect(node, { user: unique('a'), rooms: [room] });
+  const b = await connect(node, { user: unique('b'), rooms: [room] });
+  await a.awaitJoined([room]);
+  await b.awaitJoined([room]);
+  const before = await restarts(node);
+  const m1 = await a.say(room, 'before the crash');
+  await b.next({ type: 'message', id: m1.id });
+
+  const res = await post(node.url('/debug/crash/chat_server'));
+  assert.equal(res.status, 200);
+  await waitFor(async () => (await restarts(node)) > before, 10_000, { what: 'chat_restarts_total to grow' });
+
+  // Existing connections still publish and receive, both ways, exactly once.
+  const m2 = await publishWithRetry(a, room, 'after the crash', 'sup-a-1');
+  const got = await b.next({ type: 'message', id: m2.id }, 10_000);
+  assert.equal(got.text, 'after the crash');
+  const m3 = await publishWithRetry(b, room, 'reply', 'sup-b-1');
+  await a.next({ type: 'message', id: m3.id }, 10_000);
+  await b.expectNothing({ type: 'message', id: m2.id });
+  await a.expectNothing({ type: 'message', id: m3.id });
+  assert.equal(b.seen({ type: 'message', id: m2.id }).length, 1, 'delivered once');
+
+  // The history store survived the restart.
+  const ids = (await roomHistory(node, room)).map((m) => m.id);
+  assert.deepEqual(ids, [m1.id, m2.id, m3.id]);
+
+  // New connections get that history and live messages.
+  const c = await connect(node, { user: unique('c'), rooms: [room] });
+  const { history } = (await c.awaitJoined([room]))[room];
+  assert.deepEqual(history.messages.map((m) => m.id), ids);
+  const m4 = await a.say(room, 'to the newcomer');
+  await c.next({ type: 'message', id: m4.id });
+  await b.next({ type: 'message', id: m4.id });
+});
+
+test('a crashed session actor closes only its own connection, with 1011', async () => {
+  const room = unique('sess');
+  const VICTIM = unique('victim');
+  const victim = await connect(node, { user: VICTIM, rooms: [room] });
+  const o1 = await connect(node, { user: unique('o1'), rooms: [room] });
+  const o2 = await connect(node, { user: unique('o2'), rooms: [room] });
+  for (const c of [victim, o1, o2]) await c.awaitJoined([room]);
+
+  const res = await post(node.url(`/debug/crash/session/${encodeURIComponent(victim.welcome.session)}`));
+  assert.equal(res.status, 200);
+  const info = await victim.closed(10_000);
+  assert.equal(info.code, 1011);
+
+  await o1.next({ type: 'presence', room, user: VICTIM, state: 'leave' }, 10_000);
+  await o2.next({ type: 'presence', room, user: VICTIM, state: 'leave' }, 10_000);
+  const m1 = await o1.say(room, 'still fine?');
+  await o2.next({ type: 'message', id: m1.id });
+  const m2 = await o2.say(room, 'still fine.');
+  await o1.next({ type: 'message', id: m2.id });
+  assert.ok(o1.isOpen && o2.isOpen);
+});
+
+test('the /debug hooks do not exist without --debug-endpoints', async () => {
+  const plain = await startNode({ name: 'nodebug' });
+  try {
+    const c = await connect(plain, { user: unique('u'), rooms: '' });
+    const before = await restarts(plain);
+    const res = await post(plain.url('/debug/crash/chat_server'));
+    assert.notEqual(res.status, 200);
+    const res2 = await post(plain.url(`/debug/crash/session/${encodeURIComponent(c.welcome.session)}`));
+    assert.notEqual(res2.status, 200);
+    await c.ping();
+    assert.equal(await restarts(plain), before);
+  } finally {
+    await plain.stop();
+  }
+});
+
+test('SIGTERM drains: server_notice draining, /readyz 503, then the connections close and the process exits', async () => {
+  const drainer = await startNode({ name: 'drainer', flags: { 'drain-grace-ms': 2000 } });
+  const c = await connect(drainer, { user: unique('u') });
+  await c.awaitJoined(['lobby']);
+
+  drainer.kill('SIGTERM');
+  const notice = await c.next('server_notice', 5000);
+  assert.equal(notice.code, 'draining');
+  assert.equal(typeof notice.message, 'string');
+  const ready = await getJson(drainer.url('/readyz'));
+  assert.equal(ready.status, 503);
+
+  await c.closed(10_000);
+  const exit = await drainer.waitExit(10_000);
+  assert.ok(exit, 'the node exits by itself after the grace time');
+  assert.equal(exit.signal, null, 'exited, not killed');
+});
