@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Validates k8s/ and the Dockerfile offline (no cluster, no Docker needed):
+# installs the npm packages of tests/k8s/ (kubernetes-models ships the
+# Kubernetes OpenAPI schemas compiled to validators, yaml reads the files) when
+# missing, then runs validate.mjs: schema, Kubernetes rules, the design's own
+# rules, and negative checks on deliberately broken copies.
+# Ends with "N passed, M failed"; exits non-zero when a check failed.
+#   tests/k8s/validate.sh [K8S_DIR] [--dockerfile PATH]
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "validate.sh: node and npm are needed (scripts/install-deps.sh installs them)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# npm ci only when node_modules does not match package-lock.json.
+stamp=node_modules/.lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm_log=$(mktemp)
+  if ! npm ci --no-audit --no-fund --silent >"$npm_log" 2>&1; then
+    tail -20 "$npm_log"; rm -f "$npm_log"
+    echo "validate.sh: npm ci failed"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  rm -f "$npm_log"
+  echo "$want" >"$stamp"
+fi
+
+exec node validate.mjs "$@"
