@@ -67,6 +67,7 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   chat_server_config cs;
   cs.node_name = cfg.node_name;
   cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
+  cs.replicate_timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
   cluster::discovery_config dc;
   dc.dns_name = cfg.discovery_dns;
   dc.port = cfg.cluster_port;

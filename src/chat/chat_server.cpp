@@ -74,30 +74,110 @@ void presence_changed(self_ptr self, const std::string& room, const std::string&
              [&](const member& m) { return m.user != user; });
 }
 
-/// Sends a frame to every member of a room that `want` picks, on every node:
-/// local ones directly, each other node's through one message to its chat
-/// server naming exactly those recipients. With `m` set it is a chat message,
-/// and every other chat server also gets it for its history.
+/// Each other node's members of a room that `want` picks, by node.
 template <class Pred>
-void fan_out(self_ptr self, const std::string& room, const std::string& frame, const message* m, Pred want) {
-  auto& st = self->state;
+std::map<caf::node_id, std::vector<caf::actor>> remote_members(self_ptr self, const std::string& room, Pred want) {
   std::map<caf::node_id, std::vector<caf::actor>> remote;
-  for (const auto& mem : st.view.members(room_group(room)))
+  for (const auto& mem : self->state.view.members(room_group(room)))
     if (!is_local(self, mem.actor) && want(mem))
       remote[mem.actor.node()].push_back(mem.actor);
-  push_local(self, room, m ? deliver_msg(*m, frame) : push_msg(room, frame), want);
+  return remote;
+}
+
+/// Sends a typing or read frame to every member of a room that `want` picks,
+/// on every node: local ones directly, each other node's through one message
+/// to its chat server naming exactly those recipients.
+template <class Pred>
+void fan_out(self_ptr self, const std::string& room, const std::string& frame, Pred want) {
+  auto& st = self->state;
+  auto remote = remote_members(self, room, want);
+  push_local(self, room, push_msg(room, frame), want);
   for (const auto& [node, cs] : st.peers) {
     auto it = remote.find(node);
-    if (m) {
-      self->send(cs, replicate_atom::value, *m, frame,
-                 it == remote.end() ? std::vector<caf::actor>{} : it->second);
-    } else if (it != remote.end()) {
-      self->send(cs, relay_atom::value, room, frame, it->second);
-    } else {
+    if (it == remote.end())
       continue;
-    }
+    self->send(cs, relay_atom::value, room, frame, it->second);
     ++st.stats->node_msgs_out;
   }
+}
+
+/// A published message waiting for its first peer to confirm it stored it.
+struct pending_publish {
+  caf::response_promise rp;
+  message msg;
+  std::string frame;
+  caf::actor sender;
+  std::size_t unanswered = 0;
+  bool acked = false;
+};
+
+/// Acks the sender and delivers to the other local members: only now, so
+/// that what a client saw or was acked is on two nodes (one if alone).
+void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
+  p.acked = true;
+  push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
+  p.rp.deliver(publish_result{m.id, m.ts, false, false});
+}
+
+/// A peer answered a replicate with the copy it keeps for the message's
+/// retry key. A different copy means the client's retry raced a node that
+/// died after replicating the first attempt: that earlier copy wins on
+/// every node (room_history keeps the first in history order), so it is
+/// the one we ack and deliver.
+void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, const message& kept) {
+  auto& st = self->state;
+  if (kept.id != p->msg.id) {
+    st.clock.observe(kept.ts);
+    bool added = st.store->insert(kept) == room_history::insert_result::added;
+    auto frame = protocol::message_frame(kept);
+    if (added) // peers that took our copy replace it too
+      for (const auto& [_, cs] : st.peers)
+        self->send(cs, replicate_atom::value, kept, frame, std::vector<caf::actor>{});
+    auto here = st.store->find_retry(kept.room, kept.user, kept.client_id);
+    if (here && here->id == kept.id) {
+      if (!p->acked)
+        complete(self, *p, kept, frame);
+      else if (added)
+        push_local(self, kept.room, deliver_msg(kept, frame), [](const member&) { return true; });
+      return;
+    }
+  }
+  if (!p->acked)
+    complete(self, *p, p->msg, p->frame);
+}
+
+/// Stores a new message on every other node, handing each node's chat
+/// server the shared frame and exactly the recipients it has (one message
+/// per node, never re-resolved there: that is how the duplicate bug was
+/// born). The ack waits for the first peer to confirm.
+caf::result<publish_result> replicate(self_ptr self, const message& m, const caf::actor& sender) {
+  auto& st = self->state;
+  auto frame = protocol::message_frame(m);
+  if (st.peers.empty()) {
+    push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != sender; });
+    return publish_result{m.id, m.ts, false, false};
+  }
+  auto p = std::make_shared<pending_publish>();
+  p->rp = self->make_response_promise<publish_result>();
+  p->msg = m;
+  p->frame = frame;
+  p->sender = sender;
+  p->unanswered = st.peers.size();
+  auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
+  for (const auto& [node, cs] : st.peers) {
+    auto it = remote.find(node);
+    self->request(cs, st.cfg.replicate_timeout, replicate_atom::value, m, frame,
+                  it == remote.end() ? std::vector<caf::actor>{} : it->second)
+      .then([=](const message& kept) { on_replicated(self, p, kept); },
+            [=](const caf::error&) {
+              // Every peer gone or silent: the message is only here, and
+              // the node keeps serving (a partition must not stop chat).
+              if (--p->unanswered == 0 && !p->acked)
+                complete(self, *p, p->msg, p->frame);
+            });
+    ++st.stats->node_msgs_out;
+  }
+  return p->rp;
 }
 
 // -- local membership ---------------------------------------------------------
@@ -170,6 +250,16 @@ void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
       });
 }
 
+void peer_lost(self_ptr self, const caf::node_id& node) {
+  auto& st = self->state;
+  if (st.peers.erase(node) == 0)
+    return;
+  // What the lost node replicated to only some of us before it went is
+  // exchanged now, so that the survivors' histories agree.
+  for (const auto& [n, cs] : st.peers)
+    pull_from(self, n, cs);
+}
+
 void remote_change(self_ptr self, const cluster::change& c) {
   auto& st = self->state;
   if (c.group == chat_servers_group) {
@@ -182,7 +272,7 @@ void remote_change(self_ptr self, const cluster::change& c) {
       st.view.remove(c.group, c.who.actor);
       auto it = st.peers.find(node);
       if (it != st.peers.end() && it->second == c.who.actor)
-        st.peers.erase(it);
+        peer_lost(self, node);
     }
     return;
   }
@@ -308,34 +398,34 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       for (const auto& room : rooms)
         local_leave(self, room, conn);
     },
-    [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> publish_result {
+    [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> caf::result<publish_result> {
       auto& st = self->state;
       if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id))
-        return {prev->id, prev->ts, true, false};
+        return publish_result{prev->id, prev->ts, true, false};
       if (!may_publish)
-        return {{}, 0, false, true};
+        return publish_result{{}, 0, false, true};
       draft.ts = st.clock.now();
       draft.id = st.ids->next(draft.ts);
       st.store->insert(draft);
       ++st.stats->published;
-      fan_out(self, draft.room, protocol::message_frame(draft), &draft,
-              [&](const member& m) { return m.actor != conn; });
-      return {draft.id, draft.ts, false, false};
+      return replicate(self, draft, conn);
     },
     [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
-      fan_out(self, room, protocol::typing_frame(room, user, start), nullptr,
+      fan_out(self, room, protocol::typing_frame(room, user, start),
               [&](const member& m) { return m.user != user; });
     },
     [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
-      fan_out(self, room, protocol::read_receipt_frame(room, user, id), nullptr,
+      fan_out(self, room, protocol::read_receipt_frame(room, user, id),
               [&](const member& m) { return m.user != user; });
     },
-    [=](replicate_atom, const message& m, const std::string& frame, const std::vector<caf::actor>& recipients) {
+    [=](replicate_atom, const message& m, const std::string& frame, const std::vector<caf::actor>& recipients) -> message {
       auto& st = self->state;
       ++st.stats->node_msgs_in;
       st.clock.observe(m.ts);
-      if (st.store->insert(m) != room_history::insert_result::added)
-        return;
+      if (st.store->insert(m) != room_history::insert_result::added) {
+        auto kept = st.store->find_retry(m.room, m.user, m.client_id);
+        return kept ? *kept : m;
+      }
       // The originator chose the recipients; a connection that joined here so
       // recently that the originator cannot have known it yet is added, so
       // that a subscriber never misses a message between its history and its
@@ -344,6 +434,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
                || recently_joined(self, mem.actor, m.room);
       });
+      return m;
     },
     [=](relay_atom, const std::string& room, const std::string& frame, const std::vector<caf::actor>& recipients) {
       ++self->state.stats->node_msgs_in;
@@ -359,7 +450,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
     },
     [=](node_up_atom, const caf::node_id&) {},
     [=](node_down_atom, const caf::node_id& node) {
-      self->state.peers.erase(node);
+      peer_lost(self, node);
       self->state.awaiting_pull.erase(node);
       check_ready(self);
     },

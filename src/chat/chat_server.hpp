@@ -22,6 +22,9 @@ struct chat_server_config {
   std::chrono::milliseconds join_settle{5000};
   /// Longest wait for peers' history before the node reports ready anyway.
   std::chrono::milliseconds ready_timeout{10000};
+  /// Longest wait for a peer to confirm a replicated message before the ack
+  /// goes out without it (about the time a silent peer is declared down).
+  std::chrono::milliseconds replicate_timeout{4000};
 };
 
 struct chat_server_state {
