@@ -37,6 +37,11 @@ void node_up(self_ptr self, const caf::node_id& nid) {
   bool is_new = self->state.peers.count(nid) == 0;
   auto& p = self->state.peers[nid];
   p.node_id = to_string(nid);
+  if (auto a = self->state.addrs.find(nid); a != self->state.addrs.end()) {
+    p.addr = a->second.first;
+    p.url = a->second.second;
+    self->state.addrs.erase(a);
+  }
   // The name may have arrived first, with the peer's chat server.
   for (const auto& m : self->state.view.members(chat_servers_group))
     if (m.actor.node() == nid)
@@ -94,16 +99,19 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
         spdlog::warn("nodedown node={} node_id={} addr={}", it->second.node, it->second.node_id, it->second.addr);
         self->state.peers.erase(it);
       }
+      self->state.addrs.erase(nid);
       publish(self);
       if (auto cs = lookup(self->system(), registry_name::chat_server))
         self->send(cs, node_down_atom::value, nid);
     },
     [=](peer_addr_atom, const caf::node_id& nid, const std::string& addr, const std::string& url) {
       auto it = self->state.peers.find(nid);
-      if (it == self->state.peers.end())
-        node_up(self, nid);
-      self->state.peers[nid].addr = addr;
-      self->state.peers[nid].url = url;
+      if (it == self->state.peers.end()) {
+        self->state.addrs[nid] = {addr, url};
+        return;
+      }
+      it->second.addr = addr;
+      it->second.url = url;
       publish(self);
     },
     [=](tick_atom) {

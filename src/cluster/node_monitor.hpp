@@ -15,6 +15,10 @@ struct node_monitor_state {
   caf::actor scope;
   group_view view;
   std::map<caf::node_id, peer_info> peers;
+  /// Addresses discovery reported for nodes the scope has not reported up
+  /// yet. Kept apart so that a report that arrives after the node went down
+  /// cannot bring it back into the view.
+  std::map<caf::node_id, std::pair<std::string, std::string>> addrs;
   static inline const char* name = "node_monitor";
 };
 
