@@ -44,7 +44,7 @@ scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 for s in $suites; do
   case $s in
     unit)
-      run_suite unit 300 '\d+(?= passed \| \d+ failed)' '\d+(?= failed \| \d+ skipped)' \
+      run_suite unit 300 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
         build/tests/unit_tests ;;
     integration)
       (cd tests/integration && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
