@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12, only what is missing.
-# Usage: scripts/install-deps.sh [build|test]   (default: build)
+# Usage: scripts/install-deps.sh [build|test|bench]   (default: build)
 set -euo pipefail
 what=${1:-build}
 
@@ -8,6 +8,11 @@ pkgs=(cmake g++ make pkg-config libcaf-dev libboost1.81-dev nlohmann-json3-dev l
 if [ "$what" = test ]; then
   # chromium: browser tests; iproute2 + dnsmasq-base: the pod-like cluster.
   pkgs+=(chromium iproute2 dnsmasq-base)
+fi
+if [ "$what" = bench ]; then
+  # jq: the bench scripts' JSON; gnuplot-nox: the plot in docs/benchmarks.md;
+  # linux-perf: profiles and the frame-encode count (scenario 4).
+  pkgs+=(jq gnuplot-nox linux-perf)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

@@ -16,7 +16,7 @@ export function writeReports(mdPath, meta, results) {
   L.push('');
   L.push(`Run ${meta.started}, ${fmtMs(meta.durationMs)} in all; node \`${meta.chatd}\`; three pods (network namespaces chatpod1..3, 10.77.0.1..3), found by DNS.`);
   L.push(`Node flags added by the suite: \`${meta.nodeFlags}\`. Node logs: \`${meta.podsState}/pods/I/log\`.`);
-  L.push('Load: three clients per node, two rooms per scenario (client k of a node in room A, A and B, or B), each client ${meta.rate} messages/s with a `client_id` per message.');
+  L.push(`Load: three clients per node, two rooms per scenario (client k of a node in room A, A and B, or B), each client ${meta.rate} messages/s with a \`client_id\` per message.`);
   L.push('');
   L.push(`**${results.filter((s) => s.passed).length} of ${results.length} scenarios passed; ${pass} checks passed, ${fail} failed.**`);
   L.push('');
