@@ -1,4 +1,5 @@
-// The chat page: one WebSocket to the node that served it, protocol v1
+// The chat page: one WebSocket to the node that served it (or, when that
+// one is gone, to another node of the cluster), protocol v1
 // (docs/protocol.md). Everything the user holds (name, rooms, unsent
 // messages) lives in `state` and localStorage, so a dropped connection or a
 // reload loses nothing: we reconnect, resume each room from its last id and
@@ -14,8 +15,9 @@ const TYPING_SHOW_MS = 6_000;     // forget someone's "start" without a refresh
 const READ_THROTTLE_MS = 1_000;
 const ACK_TIMEOUT_MS = 10_000;    // no ack this long: the node is stuck, move on
 const WELCOME_TIMEOUT_MS = 10_000; // no welcome this long after dialing: try again
+const CLUSTER_REFRESH_MS = 30_000; // re-read the node list this often while connected
 const MAX_KEPT = 500;             // messages kept per room in memory
-const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current' };
+const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current', nodes: 'chat.nodes' };
 // Unsent messages belong to the user who wrote them.
 const outboxKey = () => `chat.outbox.${state.user}`;
 
@@ -30,6 +32,9 @@ const state = {
   welcomed: false,    // a welcome was ever seen on this page
   attempt: 0,
   retryAt: 0,
+  nodes: [],          // public URLs of the cluster's nodes, from /api/cluster
+  dials: 0,           // connection attempts since the last welcome
+  url: '',            // base URL of the node dialed last
   limits: { max_text_chars: 4000 },
   seq: 0,             // orders own pending messages among themselves
 };
@@ -250,14 +255,23 @@ function onPublishError(f, hit) {
 
 // ---------- connection ----------
 
+// Where to dial: the page's own host first, since a load balancer there
+// knows better than our list which nodes live; when that fails, the other
+// nodes we learned, in turn, so a page loaded straight from a node that died
+// still finds the rest of the cluster.
+function nextTarget() {
+  const targets = [location.origin, ...state.nodes.filter((u) => u !== location.origin)];
+  return targets[state.dials++ % targets.length];
+}
+
 function connect() {
   clearTimeout(state.retryTimer);
   // The first connection of a page names its rooms in the URL; later ones
   // connect with none and subscribe with `since`, so resume is exact.
   const urlRooms = state.welcomed || state.attempt > 0 ? [] : [...state.rooms.keys()];
   const params = new URLSearchParams(location.search);
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  let url = `${scheme}//${location.host}/ws?user=${encodeURIComponent(state.user)}&rooms=${urlRooms.join(',')}`;
+  state.url = nextTarget();
+  let url = `${state.url.replace(/^http/, 'ws')}/ws?user=${encodeURIComponent(state.user)}&rooms=${urlRooms.join(',')}`;
   if (params.get('token')) url += `&token=${encodeURIComponent(params.get('token'))}`;
 
   const ws = new WebSocket(url);
@@ -311,7 +325,9 @@ function onWelcome(f, urlRooms) {
   state.limits = { ...state.limits, ...(f.limits || {}) };
   state.welcomed = true;
   state.attempt = 0;
+  state.dials = 0;
   state.draining = false;
+  learnNodes();
   Object.assign(bucket, { tokens: state.limits.burst ?? 40, at: Date.now() });
   setConn('connected');
   const rest = [...state.rooms.keys()].filter((r) => !urlRooms.includes(r));
@@ -320,6 +336,23 @@ function onWelcome(f, urlRooms) {
   for (const r of rest) { const id = lastId(state.rooms.get(r)); if (id) since[r] = id; }
   send({ type: 'subscribe', rooms: rest, since });
 }
+
+// Failures are ignored: the list is only a hint, and the last one read is
+// still the best we have.
+async function learnNodes() {
+  try {
+    const res = await fetch(`${state.url}/api/cluster`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return;
+    const info = await res.json();
+    // This node last: when it is the one that died, try the others first.
+    const urls = [...(info.peers || []).map((p) => p.url), info.url]
+      .filter((u) => typeof u === 'string' && /^https?:\/\/[^/]/.test(u)).map((u) => u.replace(/\/+$/, ''));
+    if (!urls.length) return;
+    state.nodes = [...new Set(urls)];
+    sessionStorage.setItem(STORE.nodes, JSON.stringify(state.nodes));
+  } catch { /* keep the old list */ }
+}
+setInterval(() => { if (state.conn === 'connected') learnNodes(); }, CLUSTER_REFRESH_MS);
 
 function onFrame(data, urlRooms) {
   let f;
@@ -692,6 +725,10 @@ function loadJson(key, fallback) {
 function start(user) {
   state.user = user;
   localStorage.setItem(STORE.user, user);
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(STORE.nodes));
+    if (Array.isArray(saved)) state.nodes = saved.filter((u) => typeof u === 'string');
+  } catch { /* nothing saved */ }
   const rooms = loadJson(STORE.rooms, ['lobby']).filter((r) => typeof r === 'string' && ROOM_RE.test(r));
   for (const r of rooms) addRoom(r);
   for (const o of loadJson(outboxKey(), [])) {
@@ -722,6 +759,7 @@ function signOut() {
   state.current = null;
   state.welcomed = false;
   state.attempt = 0;
+  state.dials = 0;
   state.draining = false;
   setConn('disconnected');
   ui.chatView.hidden = true;

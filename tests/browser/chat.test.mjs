@@ -9,7 +9,10 @@
 // reconnecting to the address it was loaded from, lands on n3 by itself.
 //
 // The tests run in order and share the pages: join and chat, typing,
-// markup shown as text, a node killed under alice, a phone-sized window.
+// markup shown as text, a node killed under alice, a phone-sized window,
+// then n1 again (restarted) with alice's page loaded straight from it, no
+// front door: when n1 is killed, the page finds n2 or n3 itself, from the
+// node list it read from /api/cluster.
 // Screenshots go to artifacts/ (git-ignored); with UPDATE_DOCS_SCREENSHOT=1
 // the two-users picture is also copied to docs/images/chat.png.
 
@@ -18,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
 
-import { cluster, clusterInfo, REPO, stopAll } from '../integration/lib/node.mjs';
+import { cluster, clusterInfo, REPO, stopAll, waitPeerCount } from '../integration/lib/node.mjs';
 import { closeAll, isAlive, launchUser, livePids } from './lib/browser.mjs';
 import { Front } from './lib/front.mjs';
 import {
@@ -38,6 +41,7 @@ before(async () => {
   // One Chromium at a time: each is found by PID as the new child process.
   A = await launchUser('alice');
   B = await launchUser('bob');
+  await A.page.clock.install(); // see holdTime
 });
 
 after(async () => {
@@ -49,6 +53,19 @@ after(async () => {
 // ---------------------------------------------------------------- helpers
 
 const byTestId = (user, id) => user.page.locator(`[data-testid="${id}"]`);
+
+// Alice's page runs on Playwright's clock: time flows as usual until a test
+// holds it, which stops the page's timers, its reconnect backoff among them.
+// That keeps her page "reconnecting" for as long as bob needs to write to
+// her, whichever node it would dial next (a front that refused would not: the
+// page then goes to the nodes it knows, past the front).
+async function holdTime(user) {
+  await user.page.clock.pauseAt((await user.page.evaluate(() => Date.now())) + 1000);
+}
+
+async function releaseTime(user) {
+  await user.page.clock.resume();
+}
 
 async function join(user, front, name) {
   await user.page.goto(`${front.origin}/`);
@@ -229,10 +246,7 @@ test("killing alice's node: her page reconnects to another node by itself and mi
   assert.equal(initial.node, 'n1');
   const rowsBefore = await rows(A);
 
-  // The front stops taking new connections (as a balancer does until its
-  // health checks have moved traffic away), so alice's page stays in
-  // "reconnecting" for as long as bob needs to write to her.
-  frontA.closeGate();
+  await holdTime(A);
   const pidBefore = n1.pid;
   const exit = await n1.crash();
   assert.equal(exit.signal, 'SIGKILL', `n1 (pid ${pidBefore}) was SIGKILLed`);
@@ -256,8 +270,9 @@ test("killing alice's node: her page reconnects to another node by itself and mi
   for (const text of away) assert.deepEqual(await rowsWithText(A, text), [], 'nothing reaches alice while she is offline');
   await A.page.screenshot({ path: artifact('04-reconnecting-alice.png') });
 
-  // The front opens again: n1 refuses, so alice's next attempt lands on n3.
-  frontA.openGate();
+  // Time flows again: alice's first attempt goes to her front, where n1
+  // refuses, so it lands on n3.
+  await releaseTime(A);
   await waitFor(async () => {
     const s = await status(A);
     return s.state === 'connected' && s.node !== '' ? s : false;
@@ -346,6 +361,87 @@ test('a phone-sized window (390x844) keeps the chat usable', { timeout: 30_000, 
   assert.ok(lastBox && lastBox.y >= list.y - 0.5 && lastBox.y + lastBox.height <= list.y + list.height + 0.5,
     `the newest message is visible in the list: ${JSON.stringify(lastBox)} in ${JSON.stringify(list)}`);
   await B.page.screenshot({ path: artifact('06-phone-bob.png') });
+  await assertNoPageErrors();
+});
+
+test('a page loaded straight from a node moves to another node by itself when that node is killed', { timeout: 100_000, users }, async () => {
+  // n1 comes back on its old ports and rejoins; it must know the others'
+  // public URLs before the page asks it for them.
+  await n1.start();
+  for (const n of [n1, n2, n3]) await waitPeerCount(n, 2);
+  const others = [n2, n3].map((n) => n.baseUrl);
+  await waitFor(async () => {
+    const urls = ((await clusterInfo(n1)).peers || []).map((p) => p.url);
+    return others.every((u) => urls.includes(u));
+  }, 10_000, { what: "n1's /api/cluster to list n2's and n3's URLs" });
+  await B.page.setViewportSize({ width: 960, height: 620 });
+  assert.equal((await status(B)).node, 'n2');
+
+  // No front door: alice opens n1's own address, so only the page itself
+  // can take her elsewhere.
+  await join(A, { origin: n1.baseUrl }, 'alice');
+  assert.equal((await status(A)).node, 'n1');
+  await recordRows(A);
+  await waitFor(async () => {
+    const known = await A.page.evaluate(() => window.chatDebug.state.nodes);
+    return others.every((u) => known.includes(u)) ? known : false;
+  }, 10_000, { what: "alice's page to learn n2's and n3's URLs" });
+  const rowsBefore = await rows(A);
+
+  await holdTime(A);
+  const exit = await n1.crash();
+  assert.equal(exit.signal, 'SIGKILL', 'n1 was SIGKILLed');
+  await waitFor(async () => (await status(A)).state === 'reconnecting', 10_000, { what: "alice's status to go to reconnecting" });
+  assert.equal((await status(A)).node, '', 'no node is shown while reconnecting');
+
+  const away = ['direct: while you were away 1', 'direct: while you were away 2', 'direct: while you were away 3'];
+  const awayIds = [];
+  for (const text of away) {
+    await send(B, text, { how: 'enter' });
+    awayIds.push((await waitForSent(B, text, 15_000)).id);
+  }
+  const offline = 'direct: written while reconnecting';
+  await send(A, offline);
+  const pendingRow = await waitFor(async () => (await rowsWithText(A, offline))[0], 3000, { what: "alice's offline message row" });
+  assert.equal(pendingRow.state, 'sending');
+  assert.equal((await status(A)).state, 'reconnecting', "alice's page was still reconnecting while bob wrote");
+  for (const text of away) assert.deepEqual(await rowsWithText(A, text), [], 'nothing reaches alice while she is offline');
+  await A.page.screenshot({ path: artifact('07-direct-reconnecting-alice.png') });
+
+  // Time flows again: the page tries n1's address (refused), then the
+  // nodes it learned.
+  await releaseTime(A);
+  const moved = await waitFor(async () => {
+    const s = await status(A);
+    return s.state === 'connected' && s.node !== '' ? s : false;
+  }, 30_000, { what: "alice's page to connect to another node by itself" });
+  assert.ok(['n2', 'n3'].includes(moved.node), `alice is on n2 or n3 now, not ${moved.node}`);
+  assert.match(moved.text, new RegExp(`connected to node ${moved.node}`));
+  assert.ok(A.page.url().startsWith(n1.baseUrl), `the page was not reloaded from elsewhere (${A.page.url()})`);
+
+  for (const [i, text] of away.entries()) {
+    const row = await waitForMessage(A, 'bob', text, 15_000);
+    assert.equal(row.id, awayIds[i], `"${text}" has the same id for alice as for bob`);
+  }
+  const sentOffline = await waitForSent(A, offline, 15_000);
+  const offlineAtB = await waitForMessage(B, 'alice', offline, 15_000);
+  assert.equal(offlineAtB.id, sentOffline.id);
+  await assertSendingThenSent(A, offline);
+
+  const listA = await rows(A);
+  const listB = await rows(B);
+  for (const text of [...away, offline]) {
+    assert.equal(listA.filter((r) => r.text === text).length, 1, `alice shows "${text}" exactly once`);
+    assert.equal(listB.filter((r) => r.text === text).length, 1, `bob shows "${text}" exactly once`);
+  }
+  assertUniqueIds(listA, 'alice');
+  assertUniqueIds(listB, 'bob');
+  for (const r of rowsBefore) assert.equal(listA.filter((x) => x.id === r.id).length, 1, `alice still shows "${r.text}" once`);
+  assert.deepEqual(listA.map((r) => r.id), listB.map((r) => r.id), 'alice and bob show the same messages in the same order');
+
+  await sideBySide(artifact('08-direct-after-failover.png'), A, [
+    { user: A, caption: `alice, loaded from n1, moved to ${moved.node} by herself` }, { user: B, caption: 'bob (node n2)' },
+  ]);
   await assertNoPageErrors();
 });
 

@@ -1,19 +1,14 @@
 // A front door for the chat page: a TCP forwarder on 127.0.0.1 that stands
 // where a load balancer (or a Kubernetes Service) stands in production.
 //
-// The page only ever dials the host that served it (`location.host`), so a
-// page survives the death of its node only when the address it loaded from
-// reaches another node. Each front has an ordered list of backends and sends
-// every new connection to the first one that accepts it: while the preferred
-// node lives, every connection lands there; once it is dead (connection
-// refused), new connections go to the next one. Nothing is buffered or
-// parsed: bytes are piped both ways, and when one side closes the other is
-// closed too, so the page sees its node die as the node's socket dying.
-//
-// `close()` of the gate makes the front refuse (reset) new connections for a
-// while, as a load balancer does before its health checks have moved traffic
-// away; connections already open stay. Tests use it to hold a page in
-// "reconnecting" for as long as they need, instead of racing its backoff.
+// The page dials the host that served it (`location.host`) first, so behind
+// a front a page survives the death of its node without its own list of
+// nodes. Each front has an ordered list of backends and sends every new
+// connection to the first one that accepts it: while the preferred node
+// lives, every connection lands there; once it is dead (connection refused),
+// new connections go to the next one. Nothing is buffered or parsed: bytes
+// are piped both ways, and when one side closes the other is closed too, so
+// the page sees its node die as the node's socket dying.
 
 import net from 'node:net';
 
@@ -27,10 +22,8 @@ export class Front {
   constructor(name, backends) {
     this.name = name;
     this.backends = backends;
-    this.open = true;
     this.sockets = new Set();
     this.routed = []; // backend name of every forwarded connection, in order
-    this.refused = 0; // connections reset while the gate was closed
     this.server = null;
     this.port = null;
   }
@@ -49,15 +42,6 @@ export class Front {
     return this;
   }
 
-  /** Refuse new connections (reset them) until openGate(). */
-  closeGate() {
-    this.open = false;
-  }
-
-  openGate() {
-    this.open = true;
-  }
-
   #track(sock) {
     this.sockets.add(sock);
     sock.once('close', () => this.sockets.delete(sock));
@@ -66,11 +50,6 @@ export class Front {
   #accept(client) {
     this.#track(client);
     client.on('error', () => {});
-    if (!this.open) {
-      this.refused++;
-      client.resetAndDestroy();
-      return;
-    }
     client.pause();
     this.#dial(client, 0);
   }
