@@ -27,6 +27,9 @@ using closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 using deliver_atom = caf::atom_constant<caf::atom("c_deliver")>;
 using push_atom = caf::atom_constant<caf::atom("c_push")>;
 
+// chat server -> its fan-out shards
+using fanout_atom = caf::atom_constant<caf::atom("cs_fanout")>;
+
 // connection -> chat server
 using subscribe_atom = caf::atom_constant<caf::atom("cs_sub")>;
 using unsubscribe_atom = caf::atom_constant<caf::atom("cs_unsub")>;

@@ -59,6 +59,11 @@ void configure_caf(caf::actor_system_config& cc, const config& cfg) {
   cc.set("middleman.heartbeat-interval", caf::timespan{timeout / 4});
   cc.set("middleman.connection-timeout", caf::timespan{timeout});
   cc.set("scheduler.max-threads", 2);
+  // CAF's default idle workers poll 500 times, 50 us apart, before they wait
+  // on a condition variable: at chat rates (a message every few ms) they
+  // never reach the wait, and those wake-ups cost more CPU than the
+  // deliveries themselves (bench/, docs/benchmarks.md). Spin briefly, then wait.
+  cc.set("work-stealing.moderate-poll-attempts", std::size_t{0});
   cc.set("logger.console", caf::atom("none"));
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "chat/fanout_shard.hpp"
 #include "protocol/frames.hpp"
 
 namespace chat {
@@ -40,17 +41,23 @@ std::vector<std::string> users_in(self_ptr self, const std::string& room) {
   return users;
 }
 
-/// Hands one shared frame to the local members of a room that `want` picks.
+/// Hands one shared frame to the local members of a room that `want` picks,
+/// through the fan-out shards: one message per shard, not per recipient.
 template <class Pred>
 void push_local(self_ptr self, const std::string& room, const caf::message& msg, Pred want) {
+  auto& st = self->state;
+  std::vector<std::vector<caf::actor>> to(st.shards.size());
   std::int64_t n = 0;
-  for (const auto& m : self->state.view.members(room_group(room))) {
+  for (const auto& m : st.view.members(room_group(room))) {
     if (is_local(self, m.actor) && want(m)) {
-      self->send(m.actor, msg);
+      to[m.actor.id() % to.size()].push_back(m.actor);
       ++n;
     }
   }
-  self->state.stats->deliveries += n;
+  for (std::size_t i = 0; i < to.size(); ++i)
+    if (!to[i].empty())
+      self->send(st.shards[i], fanout_atom::value, std::move(to[i]), msg);
+  st.stats->deliveries += n;
 }
 
 caf::message deliver_msg(const message& m, const std::string& frame) {
@@ -375,6 +382,8 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
   st.clock.observe(st.store->max_ts());
   st.ids = std::make_unique<id_generator>(st.cfg.node_name, random_nonce());
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, st.cfg.fanout_shards); ++i)
+    st.shards.push_back(self->spawn<caf::linked>(fanout_shard));
   bind_scope(self);
   return {
     [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,

@@ -25,6 +25,8 @@ struct chat_server_config {
   /// Longest wait for a peer to confirm a replicated message before the ack
   /// goes out without it (about the time a silent peer is declared down).
   std::chrono::milliseconds replicate_timeout{4000};
+  /// Actors that share the local fan-out (about one per scheduler thread).
+  std::size_t fanout_shards = 2;
 };
 
 struct chat_server_state {
@@ -40,6 +42,9 @@ struct chat_server_state {
   /// Local connections and when they joined each room; this node is the only
   /// authority for them, so they are tracked here, not taken from notices.
   std::map<caf::actor, std::map<std::string, std::chrono::steady_clock::time_point>> local;
+  /// Local deliveries go through these; a connection always through the
+  /// same one, so that it gets frames in the order they were sent.
+  std::vector<caf::actor> shards;
   /// The chat server of every other node.
   std::map<caf::node_id, caf::actor> peers;
 

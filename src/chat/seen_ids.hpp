@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace chat {
@@ -12,13 +13,19 @@ namespace chat {
 /// even when a message reaches a node twice (late merge, history pull).
 class seen_ids {
 public:
-  explicit seen_ids(std::size_t capacity) : capacity_(capacity) {}
+  explicit seen_ids(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  seen_ids(const seen_ids&) = delete;
+  seen_ids& operator=(const seen_ids&) = delete;
 
   /// True when `id` is new (and now remembered).
   bool add(const std::string& id) {
-    if (!set_.insert(id).second)
+    if (set_.count(id) > 0)
       return false;
+    // The set views the deque's strings: one copy per id, on the hot path
+    // of every delivery. A deque never moves its elements on push_back or
+    // pop_front, so the views stay valid.
     order_.push_back(id);
+    set_.insert(order_.back());
     if (order_.size() > capacity_) {
       set_.erase(order_.front());
       order_.pop_front();
@@ -31,7 +38,7 @@ public:
 private:
   std::size_t capacity_;
   std::deque<std::string> order_;
-  std::unordered_set<std::string> set_;
+  std::unordered_set<std::string_view> set_;
 };
 
 } // namespace chat
