@@ -1,0 +1,362 @@
+#!/usr/bin/env bash
+# Runs chat benchmark scenarios: chatd beside the floor reference, in the same
+# run, repeated, medians. See docs/benchmarks.md.
+#
+#   bench/run.sh scenario1        one room of 600 clients over 3 nodes, 6 senders, 60 msg/s
+#   bench/run.sh scenario1-1node  the same on one node
+#   bench/run.sh scenario2        1200 clients in 120 rooms of 10 over 3 nodes, 600 msg/s
+#   bench/run.sh scenario2-1node  the same on one node
+#   bench/run.sh scenario3        20 000 idle connections on one node: RSS per connection
+#   bench/run.sh scenario4        node-to-node messages per fan-out, rooms on 3, 2 and 1 nodes
+#   bench/run.sh sweep            scenario 1's shape at several rates (the plot's data)
+#   bench/run.sh all              every one of the above, then bench/plot.sh
+#
+# Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1),
+# WARMUP (s, 3), DURATION (s, 7), NODES (scenario1/2: 3), SWEEP_RATES
+# ("15 30 60 90 120"), LOADGEN_THREADS (1), HTTP_BASE (28080), CLUSTER_BASE
+# (29100), FLOOR_PORT (28090), IDLE_CLIENTS (20000), CHATD (build/chatd),
+# SKIP_BUILD=1 to use what is built, RESULTS (bench/results).
+#
+# Everything listens on 127.0.0.1 only. Every process this script starts is
+# stopped by PID when it ends (also on Ctrl-C).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+REPS_SET=${REPS:-}
+WARMUP=${WARMUP:-3}
+DURATION=${DURATION:-7}
+HTTP_BASE=${HTTP_BASE:-28080}
+CLUSTER_BASE=${CLUSTER_BASE:-29100}
+FLOOR_PORT=${FLOOR_PORT:-28090}
+LOADGEN_THREADS=${LOADGEN_THREADS:-1}
+SWEEP_RATES=${SWEEP_RATES:-15 30 60 90 120}
+IDLE_CLIENTS=${IDLE_CLIENTS:-20000}
+CHATD=${CHATD:-$root/build/chatd}
+BENCH_BIN=${BENCH_BIN:-$root/build-bench}
+RESULTS=${RESULTS:-$root/bench/results}
+LOADGEN=$BENCH_BIN/chat_loadgen
+FLOOR=$BENCH_BIN/chat_floor
+REPORT=$BENCH_BIN/chat_bench_report
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# -- processes ---------------------------------------------------------------------
+
+node_pids=()
+floor_pid=""
+all_pids=()
+
+stop_pids() {
+  local p
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
+    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+}
+
+probe_event=""
+
+cleanup() {
+  trap - EXIT INT TERM
+  if ((${#all_pids[@]})); then stop_pids "${all_pids[@]}"; fi
+  probe_remove
+}
+
+# A uprobe on chat::protocol::message_frame counts how often chatd encodes a
+# message frame (scenario 4: "a broadcast frame encoded once per message").
+# Needs perf with uprobe support; without it the count is skipped.
+probe_add() {
+  local sym
+  sym=$(nm "$CHATD" 2>/dev/null | awk '$2 == "T" && $3 ~ /8protocol13message_frame/ && !done {print $3; done = 1}') || true
+  if [[ -n $sym ]] && perf probe -q -x "$CHATD" -a "benchprobe:msgframe=$sym" >/dev/null 2>&1; then
+    probe_event=benchprobe:msgframe
+  else
+    log "no uprobe on message_frame (perf probe failed): frame encodes are not counted"
+  fi
+}
+
+probe_remove() {
+  if [[ -n $probe_event ]]; then perf probe -q -d "$probe_event" >/dev/null 2>&1 || true; fi
+  probe_event=""
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
+
+build() {
+  if [[ ${SKIP_BUILD:-0} == 1 ]]; then return; fi
+  log "building chatd (scripts/build.sh) and the bench tools (build-bench/)"
+  scripts/build.sh --target chatd >/dev/null
+  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF -DBUILD_BENCH=ON >/dev/null
+  cmake --build build-bench -j"$(nproc)" --target chat_loadgen chat_floor chat_bench_report >/dev/null
+}
+
+# start_nodes N LOGDIR: nodes 1..N on HTTP_BASE+i / CLUSTER_BASE+i, every one
+# with the same static peer list; waits until each is ready and sees the others.
+start_nodes() {
+  local n=$1 logs=$2 i peers=""
+  node_pids=()
+  for i in $(seq 1 "$n"); do
+    port_free $((HTTP_BASE + i)) || die "port $((HTTP_BASE + i)) is in use (set HTTP_BASE)"
+    port_free $((CLUSTER_BASE + i)) || die "port $((CLUSTER_BASE + i)) is in use (set CLUSTER_BASE)"
+    peers+="${peers:+,}127.0.0.1:$((CLUSTER_BASE + i))"
+  done
+  for i in $(seq 1 "$n"); do
+    "$CHATD" --node-name "bench$i" --http-addr 127.0.0.1 --http-port $((HTTP_BASE + i)) \
+      --cluster-addr 127.0.0.1 --cluster-port $((CLUSTER_BASE + i)) --advertise-addr 127.0.0.1 \
+      --peers "$peers" --discovery-interval-ms 500 \
+      --rate-per-s 1000000 --burst 1000000 --max-queue-bytes 67108864 --max-rooms 1000 \
+      --log-level warn >"$logs/node$i.log" 2>&1 &
+    node_pids+=($!)
+    all_pids+=($!)
+  done
+  for i in $(seq 1 "$n"); do
+    local url="http://127.0.0.1:$((HTTP_BASE + i))" ok=0
+    for _ in $(seq 1 300); do
+      if curl -fsS "$url/readyz" >/dev/null 2>&1 &&
+        curl -fsS "$url/metrics" 2>/dev/null | grep -q "^chat_cluster_peers $((n - 1))$" &&
+        curl -fsS "$url/metrics" 2>/dev/null | grep -q "^chat_group_members{group=\"chat_servers\"} $n$"; then
+        ok=1
+        break
+      fi
+      kill -0 "${node_pids[$((i - 1))]}" 2>/dev/null || die "node $i exited; see $logs/node$i.log"
+      sleep 0.1
+    done
+    ((ok)) || die "node $i is not ready with $((n - 1)) peer(s) after 30 s; see $logs/node$i.log"
+  done
+  log "$n node(s) ready: pids ${node_pids[*]}"
+}
+
+stop_nodes() {
+  if ((${#node_pids[@]})); then stop_pids "${node_pids[@]}"; fi
+  local keep=() p q
+  for p in "${all_pids[@]}"; do
+    for q in "${node_pids[@]}"; do [[ $p == "$q" ]] && continue 2; done
+    keep+=("$p")
+  done
+  all_pids=("${keep[@]}")
+  node_pids=()
+}
+
+start_floor() {
+  local logs=$1
+  port_free "$FLOOR_PORT" || die "port $FLOOR_PORT is in use (set FLOOR_PORT)"
+  "$FLOOR" --addr 127.0.0.1 --port "$FLOOR_PORT" >"$logs/floor.log" 2>&1 &
+  floor_pid=$!
+  all_pids+=($!)
+  for _ in $(seq 1 100); do
+    ! port_free "$FLOOR_PORT" && return
+    sleep 0.05
+  done
+  die "floor did not start; see $logs/floor.log"
+}
+
+stop_floor() {
+  [[ -n $floor_pid ]] || return 0
+  stop_pids "$floor_pid"
+  local keep=() p
+  for p in "${all_pids[@]}"; do [[ $p == "$floor_pid" ]] || keep+=("$p"); done
+  all_pids=("${keep[@]}")
+  floor_pid=""
+}
+
+node_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((HTTP_BASE + i))"; done; echo "$s"; }
+pid_list() { local IFS=,; echo "$*"; }
+
+machine_info() {
+  {
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "host: $(hostname)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') x $(nproc)"
+    echo "memory: $(free -g | awk '/Mem:/ {print $2}') GiB"
+    echo "kernel: $(uname -r)"
+    echo "os: Debian $(cat /etc/debian_version 2>/dev/null)"
+    echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "chatd: $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet -- src 2>/dev/null || echo ' (src modified)')"
+    echo "nofile: soft $(ulimit -Sn) hard $(ulimit -Hn)"
+  } >"$1/machine.txt"
+}
+
+new_outdir() {
+  local name=$1 dir
+  dir="$RESULTS/$name-$(date +%Y%m%d-%H%M%S)"
+  mkdir -p "$dir/logs"
+  ln -sfn "$(basename "$dir")" "$RESULTS/$name-latest"
+  machine_info "$dir"
+  echo "$dir"
+}
+
+# fanout_pair OUT VARIANT REP NODES LOADGEN_ARGS...: one chatd run and one floor
+# run, back to back; the order alternates with the repetition so that a slow
+# drift of the machine's load does not always favour the same side.
+fanout_pair() {
+  local out=$1 variant=$2 rep=$3 n=$4
+  shift 4
+  if ((rep % 2)); then
+    fanout_chat "$out" "$variant" "$rep" "$n" "$@"
+    fanout_floor "$out" "$variant" "$rep" "$@"
+  else
+    fanout_floor "$out" "$variant" "$rep" "$@"
+    fanout_chat "$out" "$variant" "$rep" "$n" "$@"
+  fi
+}
+
+fanout_chat() {
+  local out=$1 variant=$2 rep=$3 n=$4 hook=()
+  shift 4
+  log "$variant rep $rep: chatd x$n"
+  if [[ ${PERF:-0} == 1 ]]; then
+    # Profiles the nodes over the measured window (the CPU figures of this run
+    # then include perf's own cost: use them for the profile only).
+    hook=(--on-window "perf record -q -F ${PERF_FREQ:-999} --call-graph dwarf,16384 -p $(pid_list "${node_pids[@]}") -o $out/perf-$variant-rep$rep.data -- sleep $DURATION >/dev/null 2>&1")
+  fi
+  local json="$out/$variant-rep$rep-chat.json" count=() csv="$out/$variant-rep$rep-encodes.csv"
+  if [[ -n $probe_event ]]; then
+    count=(perf stat -x, -e "$probe_event" -p "$(pid_list "${node_pids[@]}")" -o "$csv" --)
+  fi
+  "${count[@]}" "$LOADGEN" fanout "${hook[@]}" --endpoints "$(node_endpoints "$n")" --metrics "$(node_endpoints "$n")" \
+    --pids "$(pid_list "${node_pids[@]}")" --threads "$LOADGEN_THREADS" --warmup "$WARMUP" --duration "$DURATION" \
+    --label chat --scenario "$variant" --room-prefix "r$rep-" --json "$json" "$@" ||
+    log "$variant rep $rep: chatd run incomplete (see the JSON)"
+  if [[ -n $probe_event && -s $csv && -s $json ]]; then
+    # Calls of message_frame on every node over the whole run, per message sent.
+    local n_enc
+    n_enc=$(awk -F, '$3 ~ /msgframe/ {s += $1} END {print s + 0}' "$csv")
+    jq --argjson n "$n_enc" '.frame_encodes = $n | .frame_encodes_per_message = (if .sent > 0 then $n / .sent else null end)' \
+      "$json" >"$json.tmp" && mv "$json.tmp" "$json"
+  fi
+}
+
+fanout_floor() {
+  local out=$1 variant=$2 rep=$3
+  shift 3
+  log "$variant rep $rep: floor"
+  "$LOADGEN" fanout --endpoints "127.0.0.1:$FLOOR_PORT" --pids "$floor_pid" --threads "$LOADGEN_THREADS" \
+    --warmup "$WARMUP" --duration "$DURATION" --label floor --scenario "$variant" --room-prefix "r$rep-" \
+    --json "$out/$variant-rep$rep-floor.json" "$@" ||
+    log "$variant rep $rep: floor run incomplete (see the JSON)"
+}
+
+report() {
+  local out=$1
+  "$REPORT" --out "$out/summary.json" --md "$out/table.md" --dat "$out/plot.dat" "$out"/*-rep*-*.json
+  log "results in $out"
+}
+
+# -- scenarios ----------------------------------------------------------------------------
+
+# fanout_scenario NAME NODES REPS LOADGEN_ARGS...
+fanout_scenario() {
+  local name=$1 n=$2 reps=$3 out variant r
+  shift 3
+  variant="$name-${n}n"
+  out=$(new_outdir "$variant")
+  start_nodes "$n" "$out/logs"
+  start_floor "$out/logs"
+  for r in $(seq 1 "$reps"); do fanout_pair "$out" "$variant" "$r" "$n" "$@"; done
+  stop_floor
+  stop_nodes
+  report "$out"
+}
+
+scenario1() { fanout_scenario scenario1 "${NODES:-3}" "${REPS_SET:-3}" --clients 600 --rooms 1 --senders 6 --rate 60; }
+scenario1_1node() { NODES=1 scenario1; }
+scenario2() {
+  fanout_scenario scenario2 "${NODES:-3}" "${REPS_SET:-3}" --clients 1200 --rooms 120 --senders 120 --rate 600
+}
+scenario2_1node() { NODES=1 scenario2; }
+
+scenario3() {
+  local out reps=${REPS_SET:-1} r hard
+  out=$(new_outdir scenario3)
+  # One process per 10 000 clients; the node needs one descriptor per
+  # connection: raise the soft limit to the hard one (we may not go higher).
+  hard=$(ulimit -Hn)
+  ulimit -n "$hard"
+  start_nodes 1 "$out/logs"
+  start_floor "$out/logs"
+  for r in $(seq 1 "$reps"); do
+    log "scenario3 rep $r: chatd, $IDLE_CLIENTS idle connections"
+    "$LOADGEN" idle --endpoints "127.0.0.1:$((HTTP_BASE + 1))" --pids "${node_pids[0]}" --clients "$IDLE_CLIENTS" \
+      --procs 2 --room-size 10 --src-base 2 --src-count 50 --inflight 500 --label chat --scenario scenario3-1n \
+      --room-prefix "idle$r-" --json "$out/scenario3-1n-rep$r-chat.json" || log "scenario3: chatd run incomplete"
+    sleep 2
+    log "scenario3 rep $r: floor"
+    "$LOADGEN" idle --endpoints "127.0.0.1:$FLOOR_PORT" --pids "$floor_pid" --clients "$IDLE_CLIENTS" \
+      --procs 2 --room-size 10 --src-base 2 --src-count 50 --inflight 500 --label floor --scenario scenario3-1n \
+      --room-prefix "idle$r-" --json "$out/scenario3-1n-rep$r-floor.json" || log "scenario3: floor run incomplete"
+    sleep 2
+  done
+  stop_floor
+  stop_nodes
+  report "$out"
+}
+
+scenario4() {
+  local out reps=${REPS_SET:-1} r placement
+  out=$(new_outdir scenario4)
+  probe_add
+  start_nodes 3 "$out/logs"
+  start_floor "$out/logs"
+  for r in $(seq 1 "$reps"); do
+    for placement in spread pair local; do
+      fanout_pair "$out" "scenario4-$placement" "$r" 3 --clients 300 --rooms 30 --senders 30 --rate 150 \
+        --placement "$placement" --room-prefix "p$placement$r-"
+    done
+  done
+  stop_floor
+  stop_nodes
+  probe_remove
+  report "$out"
+}
+
+sweep() {
+  local out reps=${REPS_SET:-1} r rate n=${NODES:-3}
+  out=$(new_outdir sweep)
+  start_nodes "$n" "$out/logs"
+  start_floor "$out/logs"
+  for r in $(seq 1 "$reps"); do
+    for rate in $SWEEP_RATES; do
+      fanout_pair "$out" "sweep-$(printf %04d "$rate")" "$r" "$n" --clients 600 --rooms 1 --senders 6 --rate "$rate" \
+        --room-prefix "s$rate-$r-"
+    done
+  done
+  stop_floor
+  stop_nodes
+  report "$out"
+}
+
+[[ $# -ge 1 ]] || {
+  sed -n '2,21p' "$0"
+  exit 2
+}
+build
+[[ -x $CHATD ]] || die "no chatd at $CHATD"
+mkdir -p "$RESULTS"
+for s in "$@"; do
+  case $s in
+    scenario1) scenario1 ;;
+    scenario1-1node) scenario1_1node ;;
+    scenario2) scenario2 ;;
+    scenario2-1node) scenario2_1node ;;
+    scenario3) scenario3 ;;
+    scenario4) scenario4 ;;
+    sweep) sweep ;;
+    all)
+      scenario1
+      scenario1_1node
+      scenario2
+      scenario2_1node
+      scenario3
+      scenario4
+      sweep
+      "$root/bench/plot.sh"
+      ;;
+    *) die "unknown scenario $s" ;;
+  esac
+done
