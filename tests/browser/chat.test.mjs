@@ -133,6 +133,25 @@ async function assertNoPageErrors() {
 
 // ---------------------------------------------------------------- tests
 
+// While alice's page is reconnecting: bob writes three messages (acked on
+// his node), alice writes one that waits in her outbox as "sending", and
+// nothing of bob's reaches her yet.
+async function writeWhileAway(prefix) {
+  const away = [1, 2, 3].map((i) => `${prefix}while you were away ${i}`);
+  const awayIds = [];
+  for (const text of away) {
+    await send(B, text, { how: 'enter' });
+    awayIds.push((await waitForSent(B, text, 15_000)).id);
+  }
+  const offline = `${prefix}written while reconnecting`;
+  await send(A, offline);
+  const pendingRow = await waitFor(async () => (await rowsWithText(A, offline))[0], 3000, { what: "alice's offline message row" });
+  assert.equal(pendingRow.state, 'sending');
+  assert.equal((await status(A)).state, 'reconnecting', "alice's page was still reconnecting while bob wrote");
+  for (const text of away) assert.deepEqual(await rowsWithText(A, text), [], 'nothing reaches alice while she is offline');
+  return { away, awayIds, offline, pendingRow };
+}
+
 test('two users on two nodes join, see each other and chat both ways', { timeout: 60_000, users }, async () => {
   await join(A, frontA, 'alice');
   await join(B, frontB, 'bob');
@@ -254,20 +273,8 @@ test("killing alice's node: her page reconnects to another node by itself and mi
   assert.equal((await status(A)).node, '', 'no node is shown while reconnecting');
 
   // Bob writes while alice is away (bob's node n2 lives).
-  const away = ['while you were away 1', 'while you were away 2', 'while you were away 3'];
-  const awayIds = [];
-  for (const text of away) {
-    await send(B, text, { how: 'enter' });
-    awayIds.push((await waitForSent(B, text, 15_000)).id);
-  }
-  // Alice writes too, while offline: it waits in her outbox as "sending".
-  const offline = 'written while reconnecting';
-  await send(A, offline);
-  const pendingRow = await waitFor(async () => (await rowsWithText(A, offline))[0], 3000, { what: 'alice\'s offline message row' });
-  assert.equal(pendingRow.state, 'sending');
+  const { away, awayIds, offline, pendingRow } = await writeWhileAway('');
   assert.equal(pendingRow.id, null);
-  assert.equal((await status(A)).state, 'reconnecting', "alice's page was still reconnecting while bob wrote");
-  for (const text of away) assert.deepEqual(await rowsWithText(A, text), [], 'nothing reaches alice while she is offline');
   await A.page.screenshot({ path: artifact('04-reconnecting-alice.png') });
 
   // Time flows again: alice's first attempt goes to her front, where n1
@@ -394,18 +401,7 @@ test('a page loaded straight from a node moves to another node by itself when th
   await waitFor(async () => (await status(A)).state === 'reconnecting', 10_000, { what: "alice's status to go to reconnecting" });
   assert.equal((await status(A)).node, '', 'no node is shown while reconnecting');
 
-  const away = ['direct: while you were away 1', 'direct: while you were away 2', 'direct: while you were away 3'];
-  const awayIds = [];
-  for (const text of away) {
-    await send(B, text, { how: 'enter' });
-    awayIds.push((await waitForSent(B, text, 15_000)).id);
-  }
-  const offline = 'direct: written while reconnecting';
-  await send(A, offline);
-  const pendingRow = await waitFor(async () => (await rowsWithText(A, offline))[0], 3000, { what: "alice's offline message row" });
-  assert.equal(pendingRow.state, 'sending');
-  assert.equal((await status(A)).state, 'reconnecting', "alice's page was still reconnecting while bob wrote");
-  for (const text of away) assert.deepEqual(await rowsWithText(A, text), [], 'nothing reaches alice while she is offline');
+  const { away, awayIds, offline } = await writeWhileAway('direct: ');
   await A.page.screenshot({ path: artifact('07-direct-reconnecting-alice.png') });
 
   // Time flows again: the page tries n1's address (refused), then the
