@@ -71,6 +71,20 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.drain_grace_ms = number<std::int64_t>(v, 0, 600000); }},
     {"auth-secret", "CHAT_AUTH_SECRET", "HMAC secret; tokens required when set",
      [](config& c, const std::string& v) { c.auth_secret = v; }},
+    {"cluster-tls-cert", "CHAT_CLUSTER_TLS_CERT", "PEM certificate (chain) of this node on the cluster port",
+     [](config& c, const std::string& v) { c.cluster_tls_cert = v; }},
+    {"cluster-tls-key", "CHAT_CLUSTER_TLS_KEY", "PEM private key of that certificate",
+     [](config& c, const std::string& v) { c.cluster_tls_key = v; }},
+    {"cluster-tls-ca", "CHAT_CLUSTER_TLS_CA", "PEM CA that signs every node's certificate (mutual TLS)",
+     [](config& c, const std::string& v) { c.cluster_tls_ca = v; }},
+    {"allowed-origins", "CHAT_ALLOWED_ORIGINS", "origins allowed to open /ws: a,b,... or * (default: same origin)",
+     [](config& c, const std::string& v) { c.allowed_origins = protocol::split_commas(v); }},
+    {"max-connections", "CHAT_MAX_CONNECTIONS", "open WebSocket connections per node",
+     [](config& c, const std::string& v) { c.max_connections = number<std::size_t>(v, 1, 10000000); }},
+    {"max-node-queue-bytes", "CHAT_MAX_NODE_QUEUE_BYTES", "outgoing bytes queued on the whole node",
+     [](config& c, const std::string& v) { c.max_node_queue_bytes = number<std::size_t>(v, 65536, std::size_t{1} << 40); }},
+    {"max-node-rooms", "CHAT_MAX_NODE_ROOMS", "rooms kept in memory; idle ones beyond are evicted",
+     [](config& c, const std::string& v) { c.max_node_rooms = number<std::size_t>(v, 1, 10000000); }},
     {"log-level", "CHAT_LOG_LEVEL", "trace, debug, info, warn, error",
      [](config& c, const std::string& v) { c.log_level = v; }},
     {"threads", "CHAT_THREADS", "Asio I/O threads", [](config& c, const std::string& v) { c.threads = number<int>(v, 1, 64); }},
@@ -138,6 +152,9 @@ std::optional<std::string> parse_config(int argc, char** argv, config& out, bool
   }
   if (out.node_name.empty())
     out.node_name = host_name();
+  int tls_set = !out.cluster_tls_cert.empty() + !out.cluster_tls_key.empty() + !out.cluster_tls_ca.empty();
+  if (tls_set != 0 && tls_set != 3)
+    return "--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together";
   if (!protocol::valid_user(out.node_name))
     return "node name must be 1 to 32 characters from [A-Za-z0-9_.-]";
   if (out.advertise_addr.empty())

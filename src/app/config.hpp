@@ -31,6 +31,17 @@ struct config {
   std::int64_t idle_ping_ms = 20000;
   std::int64_t drain_grace_ms = 2000;
   std::string auth_secret;
+  /// Mutual TLS on the cluster port: all three set, or none (plaintext, warned).
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
+  /// Origins allowed at the WebSocket upgrade: empty means the request's own
+  /// origin only; "*" allows any. Requests without Origin are allowed.
+  std::vector<std::string> allowed_origins;
+  /// Node-wide bounds, whatever the clients do.
+  std::size_t max_connections = 20000;
+  std::size_t max_node_queue_bytes = std::size_t{512} << 20;
+  std::size_t max_node_rooms = 10000; ///< rooms held in memory; idle ones beyond are evicted
   std::string log_level = "info";
   int threads = 2;
   bool debug_endpoints = false;

@@ -18,7 +18,7 @@ namespace chat {
 
 // CAF 0.17 atoms: at most 10 characters.
 
-// session -> connection
+// session -> connection (each carries a local_proof: peers cannot send them)
 using frame_atom = caf::atom_constant<caf::atom("c_frame")>;
 using binary_atom = caf::atom_constant<caf::atom("c_binary")>;
 using closed_atom = caf::atom_constant<caf::atom("c_closed")>;
@@ -65,6 +65,11 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 
 // supervision and tests
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
+
+/// Carried by every message that only this process may send (a session's
+/// frames, fault hooks). It has no serializer, so no peer node can build a
+/// message that holds one: such a message from the network never matches.
+struct local_proof {};
 
 /// Registry names of a node's supervised actors (CAF atoms: 10 characters).
 namespace registry_name {
@@ -127,3 +132,4 @@ typename Inspector::result_type inspect(Inspector& f, change& x) {
 // A shared frame buffer only ever travels between actors of one node (across
 // nodes the frame goes as a string, once per node), so it needs no serializer.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::protocol::frame_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::local_proof)

@@ -180,8 +180,12 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
   if (!st.cfg.rooms.empty())
     subscribe(self, st.cfg.rooms, {}, "subscribe");
   return {
-    [=](frame_atom, const std::string& text) { handle_frame(self, text); },
-    [=](binary_atom) {
+    [=](frame_atom, const frame_ptr& text, local_proof) {
+      handle_frame(self, *text);
+      if (auto sink = self->state.sink.lock())
+        sink->frame_done();
+    },
+    [=](binary_atom, local_proof) {
       send_error(self, error_code::bad_request, "binary frames are not supported; send JSON text", nullptr);
     },
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
@@ -197,8 +201,8 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
       if (auto sink = self->state.sink.lock())
         sink->send(frame);
     },
-    [=](closed_atom) { self->quit(); },
-    [=](crash_atom) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },
+    [=](closed_atom, local_proof) { self->quit(); },
+    [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },
   };
 }
 

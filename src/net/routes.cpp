@@ -72,7 +72,7 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
     auto cs = lookup(ctx.sys, registry_name::chat_server);
     if (!cs)
       return json_error(req, http::status::service_unavailable, "internal", "no chat server right now");
-    caf::anon_send(cs, crash_atom::value);
+    caf::anon_send(cs, crash_atom::value, local_proof{});
     return json_reply(req, http::status::ok, {{"crashed", "chat_server"}});
   }
   const std::string_view prefix = "/debug/crash/session/";
@@ -80,7 +80,7 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
     auto s = ctx.sessions.find(std::string(path.substr(prefix.size())));
     if (!s)
       return json_error(req, http::status::not_found, "not_found", "no such session");
-    caf::anon_send(s->actor(), crash_atom::value);
+    caf::anon_send(s->actor(), crash_atom::value, local_proof{});
     return json_reply(req, http::status::ok, {{"crashed", s->id()}});
   }
   return json_error(req, http::status::not_found, "not_found", "no such path");

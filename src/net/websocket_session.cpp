@@ -28,7 +28,7 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket, server_contex
 
 websocket_session::~websocket_session() {
   if (actor_) {
-    caf::anon_send(actor_, closed_atom::value);
+    caf::anon_send(actor_, closed_atom::value, local_proof{});
     --ctx_.stats->connections;
   }
   ctx_.sessions.remove(id_);
@@ -87,9 +87,11 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     return;
   }
   if (ws_.got_text())
-    caf::anon_send(actor_, frame_atom::value, beast::buffers_to_string(buffer_.data()));
+    caf::anon_send(actor_, frame_atom::value,
+                   protocol::frame_ptr{std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()))},
+                   local_proof{});
   else
-    caf::anon_send(actor_, binary_atom::value);
+    caf::anon_send(actor_, binary_atom::value, local_proof{});
   buffer_.consume(buffer_.size());
   do_read();
 }
@@ -105,6 +107,8 @@ void websocket_session::close(std::uint16_t code, std::string reason) {
     self->begin_close(code, std::move(r));
   });
 }
+
+void websocket_session::frame_done() {}
 
 void websocket_session::on_send(protocol::frame_ptr frame) {
   if (closing_)

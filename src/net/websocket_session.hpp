@@ -31,6 +31,7 @@ public:
   // frame_sink: thread-safe.
   void send(protocol::frame_ptr frame) override;
   void close(std::uint16_t code, std::string reason) override;
+  void frame_done() override;
 
   const std::string& id() const { return id_; }
   const caf::actor& actor() const { return actor_; }

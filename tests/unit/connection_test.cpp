@@ -2,6 +2,7 @@
 // and a fake chat server. This is where not_subscribed and rate_limited are
 // decided, after everything parse_request decides.
 
+#include <atomic>
 #include <doctest/doctest.h>
 
 #include <mutex>
@@ -29,6 +30,8 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     closes_.emplace_back(code, std::move(reason));
   }
+  void frame_done() override { ++done_; }
+  std::size_t done() const { return done_; }
   std::vector<std::string> frames() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return frames_;
@@ -42,6 +45,7 @@ private:
   mutable std::mutex mtx_;
   std::vector<std::string> frames_;
   std::vector<std::pair<std::uint16_t, std::string>> closes_;
+  std::atomic<std::size_t> done_{0};
 };
 
 /// What the fake chat server was asked.
@@ -126,7 +130,7 @@ struct connection_fixture : actor_fixture {
   }
 
   void send(const json& frame) { send(frame.dump()); }
-  void send(const std::string& text) { caf::anon_send(conn, chat::frame_atom::value, text); }
+  void send(const std::string& text) { caf::anon_send(conn, chat::frame_atom::value, chat::protocol::frame_ptr{std::make_shared<const std::string>(text)}, chat::local_proof{}); }
 
   /// The next frame the connection sent; fails after a timeout.
   json next() {
@@ -190,7 +194,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: parse errors come back as err
   check_error(next(), "bad_request", "Message");
   send(message("lobby", "01234567890", "c1")); // 11 > max_text_chars
   check_error(next(), "too_large", "c1");
-  caf::anon_send(conn, chat::binary_atom::value);
+  caf::anon_send(conn, chat::binary_atom::value, chat::local_proof{});
   check_error(next(), "bad_request", nullptr);
   CHECK(stats->bad_frames == 4);
   std::lock_guard<std::mutex> guard{log->mtx};
