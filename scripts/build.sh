@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 type=${BUILD_TYPE:-RelWithDebInfo}
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$type" -DBUILD_TESTING=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$type" -DBUILD_TESTING=ON -DCHAT_FAULT_HOOKS=ON >/dev/null
 cmake --build build -j"$(nproc)" "$@"

@@ -152,6 +152,10 @@ std::optional<std::string> parse_config(int argc, char** argv, config& out, bool
   }
   if (out.node_name.empty())
     out.node_name = host_name();
+#ifndef CHAT_FAULT_HOOKS
+  if (out.debug_endpoints)
+    return "this build has no fault hooks (--debug-endpoints needs a build with CHAT_FAULT_HOOKS=ON)";
+#endif
   int tls_set = !out.cluster_tls_cert.empty() + !out.cluster_tls_key.empty() + !out.cluster_tls_ca.empty();
   if (tls_set != 0 && tls_set != 3)
     return "--cluster-tls-cert, --cluster-tls-key and --cluster-tls-ca go together";

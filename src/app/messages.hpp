@@ -42,6 +42,9 @@ using replicate_atom = caf::atom_constant<caf::atom("cs_repl")>;
 using relay_atom = caf::atom_constant<caf::atom("cs_relay")>;
 using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
 
+// chat server -> itself
+using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
+
 // process-group scope, local API
 using pg_join_atom = caf::atom_constant<caf::atom("pg_join")>;
 using pg_leave_atom = caf::atom_constant<caf::atom("pg_leave")>;
@@ -62,6 +65,7 @@ using node_down_atom = caf::atom_constant<caf::atom("node_down")>;
 using peer_addr_atom = caf::atom_constant<caf::atom("peer_addr")>;
 using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using flush_atom = caf::atom_constant<caf::atom("nm_flush")>;
 
 // supervision and tests
 using crash_atom = caf::atom_constant<caf::atom("crash")>;

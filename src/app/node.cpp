@@ -77,6 +77,8 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
   cs.replicate_timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
   cs.fanout_shards = caf_threads;
+  cs.max_text_bytes = 4 * cfg.max_text_chars;
+  cs.max_rooms = cfg.max_node_rooms;
   cluster::discovery_config dc;
   dc.dns_name = cfg.discovery_dns;
   dc.port = cfg.cluster_port;

@@ -8,6 +8,7 @@
 #include "app/messages.hpp"
 #include "chat/fanout_shard.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/names.hpp"
 
 namespace chat {
 
@@ -21,6 +22,46 @@ using cluster::member;
 
 bool is_local(self_ptr self, const caf::actor& a) {
   return a.node() == self->node();
+}
+
+/// The local API (subscribe, publish, ...) is for this node's connections.
+bool from_local(self_ptr self) {
+  const auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+/// Replication is taken only from the chat server of a known peer.
+bool from_peer(self_ptr self) {
+  const auto& sender = self->current_sender();
+  if (!sender)
+    return false;
+  auto it = self->state.peers.find(sender->node());
+  return it != self->state.peers.end() && it->second.address() == sender->address();
+}
+
+/// Logs a refused peer message, at most once a second with a count: a
+/// misbehaving peer must not be able to flood the log.
+void refuse(self_ptr self, const char* what) {
+  auto& st = self->state;
+  ++st.stats->peer_msgs_refused;
+  auto now = steady::now();
+  ++st.refused_since_log;
+  if (now - st.last_refusal_log >= std::chrono::seconds(1)) {
+    const auto& sender = self->current_sender();
+    spdlog::warn("chat: refused {} peer message(s), latest: {} from {}", st.refused_since_log, what,
+                 sender ? to_string(sender->node()) : std::string("anonymous"));
+    st.refused_since_log = 0;
+    st.last_refusal_log = now;
+  }
+}
+
+/// What a peer replicates must be a message this protocol could have made.
+bool valid_from_peer(self_ptr self, const message& m) {
+  const auto& cfg = self->state.cfg;
+  auto horizon = wall_micros() + cfg.max_clock_skew.count();
+  return protocol::valid_room(m.room) && protocol::valid_user(m.user) && !m.id.empty()
+         && m.id.size() <= protocol::max_id_bytes && !m.text.empty() && m.text.size() <= cfg.max_text_bytes
+         && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon;
 }
 
 std::string room_of(const std::string& group) {
@@ -91,19 +132,36 @@ std::map<caf::node_id, std::vector<caf::actor>> remote_members(self_ptr self, co
   return remote;
 }
 
-/// Sends a typing or read frame to every member of a room that `want` picks,
-/// on every node: local ones directly, each other node's through one message
-/// to its chat server naming exactly those recipients.
-template <class Pred>
-void fan_out(self_ptr self, const std::string& room, const std::string& frame, Pred want) {
+/// A typing (`value` "start"/"stop") or read (`value` the id) frame; each
+/// node builds it from these fields, so a peer cannot slip in another frame.
+std::optional<std::string> relay_frame(const std::string& room, const std::string& user, const std::string& kind,
+                                       const std::string& value) {
+  if (!protocol::valid_room(room) || !protocol::valid_user(user))
+    return std::nullopt;
+  if (kind == "typing" && (value == "start" || value == "stop"))
+    return protocol::typing_frame(room, user, value == "start");
+  if (kind == "read" && !value.empty() && value.size() <= protocol::max_id_bytes)
+    return protocol::read_receipt_frame(room, user, value);
+  return std::nullopt;
+}
+
+/// Sends a typing or read frame to every member of the room but the user's
+/// own connections, on every node: local ones directly, each other node's
+/// through one message to its chat server naming exactly those recipients.
+void fan_out(self_ptr self, const std::string& room, const std::string& user, const std::string& kind,
+             const std::string& value) {
   auto& st = self->state;
+  auto frame = relay_frame(room, user, kind, value);
+  if (!frame)
+    return;
+  auto want = [&](const member& m) { return m.user != user; };
   auto remote = remote_members(self, room, want);
-  push_local(self, room, push_msg(room, frame), want);
+  push_local(self, room, push_msg(room, *frame), want);
   for (const auto& [node, cs] : st.peers) {
     auto it = remote.find(node);
     if (it == remote.end())
       continue;
-    self->send(cs, relay_atom::value, room, frame, it->second);
+    self->send(cs, relay_atom::value, room, user, kind, value, it->second);
     ++st.stats->node_msgs_out;
   }
 }
@@ -133,13 +191,16 @@ void complete(self_ptr self, pending_publish& p, const message& m, const std::st
 /// the one we ack and deliver.
 void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, const message& kept) {
   auto& st = self->state;
-  if (kept.id != p->msg.id) {
+  bool same_key = kept.room == p->msg.room && kept.user == p->msg.user && kept.client_id == p->msg.client_id;
+  if (kept.id != p->msg.id && (!same_key || !valid_from_peer(self, kept))) {
+    refuse(self, "replicate answer");
+  } else if (kept.id != p->msg.id) {
     st.clock.observe(kept.ts);
     bool added = st.store->insert(kept) == room_history::insert_result::added;
     auto frame = protocol::message_frame(kept);
     if (added) // peers that took our copy replace it too
       for (const auto& [_, cs] : st.peers)
-        self->send(cs, replicate_atom::value, kept, frame, std::vector<caf::actor>{});
+        self->send(cs, replicate_atom::value, kept, std::vector<caf::actor>{});
     auto here = st.store->find_retry(kept.room, kept.user, kept.client_id);
     if (here && here->id == kept.id) {
       if (!p->acked)
@@ -154,7 +215,7 @@ void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, con
 }
 
 /// Stores a new message on every other node, handing each node's chat
-/// server the shared frame and exactly the recipients it has (one message
+/// server the message and exactly the recipients it has (one message
 /// per node, never re-resolved there: that is how the duplicate bug was
 /// born). The ack waits for the first peer to confirm.
 caf::result<publish_result> replicate(self_ptr self, const message& m, const caf::actor& sender) {
@@ -173,7 +234,7 @@ caf::result<publish_result> replicate(self_ptr self, const message& m, const caf
   auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
   for (const auto& [node, cs] : st.peers) {
     auto it = remote.find(node);
-    self->request(cs, st.cfg.replicate_timeout, replicate_atom::value, m, frame,
+    self->request(cs, st.cfg.replicate_timeout, replicate_atom::value, m,
                   it == remote.end() ? std::vector<caf::actor>{} : it->second)
       .then([=](const message& kept) { on_replicated(self, p, kept); },
             [=](const caf::error&) {
@@ -234,6 +295,10 @@ void check_ready(self_ptr self) {
 void merge(self_ptr self, const std::vector<message>& msgs) {
   auto& st = self->state;
   for (const auto& m : msgs) {
+    if (!valid_from_peer(self, m)) {
+      refuse(self, "pulled message");
+      continue;
+    }
     st.clock.observe(m.ts);
     if (st.store->insert(m) == room_history::insert_result::added)
       push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [](const member&) { return true; });
@@ -370,6 +435,78 @@ bool recently_joined(self_ptr self, const caf::actor& a, const std::string& room
   return r != it->second.end() && steady::now() - r->second < self->state.cfg.join_settle;
 }
 
+
+std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::string>& rooms,
+                                     const std::map<std::string, std::string>& since, const member& conn) {
+  std::vector<room_snapshot> out;
+  for (const auto& room : rooms) {
+    local_join(self, room, conn);
+    room_snapshot snap{room, users_in(self, room), {}, false};
+    if (auto it = since.find(room); it != since.end()) {
+      auto r = self->state.store->since(room, it->second);
+      snap.messages = std::move(r.messages);
+      snap.gap = r.gap;
+    } else {
+      snap.messages = self->state.store->window(room);
+    }
+    out.push_back(std::move(snap));
+  }
+  return out;
+}
+
+caf::result<publish_result> publish(self_ptr self, message& draft, const caf::actor& conn, bool may_publish) {
+  auto& st = self->state;
+  if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id))
+    return publish_result{prev->id, prev->ts, true, false};
+  if (!may_publish)
+    return publish_result{{}, 0, false, true};
+  draft.ts = st.clock.now();
+  draft.id = st.ids->next(draft.ts);
+  st.store->insert(draft);
+  ++st.stats->published;
+  return replicate(self, draft, conn);
+}
+
+/// A peer's new message: stored, and delivered to the recipients the
+/// originator chose. A connection that joined here so recently that the
+/// originator cannot have known it yet is added, so that a subscriber never
+/// misses a message between its history and its first live one.
+message on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
+  auto& st = self->state;
+  ++st.stats->node_msgs_in;
+  st.clock.observe(m.ts);
+  if (st.store->insert(m) != room_history::insert_result::added) {
+    auto kept = st.store->find_retry(m.room, m.user, m.client_id);
+    return kept ? *kept : m;
+  }
+  push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
+    return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
+           || recently_joined(self, mem.actor, m.room);
+  });
+  return m;
+}
+
+/// Forgets the history of rooms nobody in the cluster is in, least recently
+/// used first, until at most max_rooms are held: rooms are user-made, so
+/// without this a script could fill the node's memory with them.
+void sweep_rooms(self_ptr self) {
+  auto& st = self->state;
+  auto count = st.store->room_count();
+  if (count <= st.cfg.max_rooms)
+    return;
+  std::size_t evicted = 0;
+  for (const auto& room : st.store->rooms_by_last_use()) {
+    if (count - evicted <= st.cfg.max_rooms)
+      break;
+    if (!st.view.members(room_group(room)).empty())
+      continue;
+    st.store->evict(room);
+    ++evicted;
+  }
+  st.stats->rooms_evicted += static_cast<std::int64_t>(evicted);
+  spdlog::info("chat: {} room(s) held, over the bound of {}: forgot {} idle room(s)", count, st.cfg.max_rooms,
+               evicted);
+}
 } // namespace
 
 caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
@@ -385,73 +522,58 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
   for (std::size_t i = 0; i < std::max<std::size_t>(1, st.cfg.fanout_shards); ++i)
     st.shards.push_back(self->spawn<caf::linked>(fanout_shard));
   bind_scope(self);
+  self->delayed_send(self, st.cfg.sweep_interval, sweep_atom::value);
   return {
     [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
-        const member& conn) {
-      std::vector<room_snapshot> out;
-      for (const auto& room : rooms) {
-        local_join(self, room, conn);
-        room_snapshot snap{room, users_in(self, room), {}, false};
-        if (auto it = since.find(room); it != since.end()) {
-          auto r = self->state.store->since(room, it->second);
-          snap.messages = std::move(r.messages);
-          snap.gap = r.gap;
-        } else {
-          snap.messages = self->state.store->window(room);
-        }
-        out.push_back(std::move(snap));
-      }
-      return out;
+        const member& conn) -> caf::result<std::vector<room_snapshot>> {
+      if (!from_local(self))
+        return caf::sec::request_receiver_down;
+      return subscribe(self, rooms, since, conn);
     },
     [=](unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor& conn) {
-      for (const auto& room : rooms)
-        local_leave(self, room, conn);
+      if (from_local(self))
+        for (const auto& room : rooms)
+          local_leave(self, room, conn);
     },
     [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> caf::result<publish_result> {
-      auto& st = self->state;
-      if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id))
-        return publish_result{prev->id, prev->ts, true, false};
-      if (!may_publish)
-        return publish_result{{}, 0, false, true};
-      draft.ts = st.clock.now();
-      draft.id = st.ids->next(draft.ts);
-      st.store->insert(draft);
-      ++st.stats->published;
-      return replicate(self, draft, conn);
+      if (!from_local(self))
+        return caf::sec::request_receiver_down;
+      return publish(self, draft, conn, may_publish);
     },
     [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
-      fan_out(self, room, protocol::typing_frame(room, user, start),
-              [&](const member& m) { return m.user != user; });
+      if (from_local(self))
+        fan_out(self, room, user, "typing", start ? "start" : "stop");
     },
     [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
-      fan_out(self, room, protocol::read_receipt_frame(room, user, id),
-              [&](const member& m) { return m.user != user; });
+      if (from_local(self))
+        fan_out(self, room, user, "read", id);
     },
-    [=](replicate_atom, const message& m, const std::string& frame, const std::vector<caf::actor>& recipients) -> message {
-      auto& st = self->state;
-      ++st.stats->node_msgs_in;
-      st.clock.observe(m.ts);
-      if (st.store->insert(m) != room_history::insert_result::added) {
-        auto kept = st.store->find_retry(m.room, m.user, m.client_id);
-        return kept ? *kept : m;
+    [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) -> caf::result<message> {
+      if (!from_peer(self) || !valid_from_peer(self, m)) {
+        refuse(self, "replicate");
+        return caf::sec::request_receiver_down;
       }
-      // The originator chose the recipients; a connection that joined here so
-      // recently that the originator cannot have known it yet is added, so
-      // that a subscriber never misses a message between its history and its
-      // first live one.
-      push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) {
-        return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
-               || recently_joined(self, mem.actor, m.room);
-      });
-      return m;
+      return on_replicate(self, m, recipients);
     },
-    [=](relay_atom, const std::string& room, const std::string& frame, const std::vector<caf::actor>& recipients) {
+    [=](relay_atom, const std::string& room, const std::string& user, const std::string& kind,
+        const std::string& value, const std::vector<caf::actor>& recipients) {
+      auto frame = relay_frame(room, user, kind, value);
+      if (!from_peer(self) || !frame) {
+        refuse(self, "relay");
+        return;
+      }
       ++self->state.stats->node_msgs_in;
-      push_local(self, room, push_msg(room, frame), [&](const member& mem) {
+      push_local(self, room, push_msg(room, *frame), [&](const member& mem) {
         return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end();
       });
     },
-    [=](pull_atom) { return self->state.store->all(); },
+    [=](pull_atom) -> caf::result<std::vector<message>> {
+      if (!from_peer(self)) {
+        refuse(self, "pull");
+        return caf::sec::request_receiver_down;
+      }
+      return self->state.store->all();
+    },
     [=](pg_changes_atom, const cluster::changes& cs) {
       for (const auto& c : cs)
         if (!is_local(self, c.who.actor))
@@ -482,7 +604,13 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       if (!self->state.scope)
         bind_scope(self);
     },
+    [=](sweep_atom) {
+      sweep_rooms(self);
+      self->delayed_send(self, self->state.cfg.sweep_interval, sweep_atom::value);
+    },
+#ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },
+#endif
   };
 }
 

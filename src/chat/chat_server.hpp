@@ -27,6 +27,15 @@ struct chat_server_config {
   std::chrono::milliseconds replicate_timeout{4000};
   /// Actors that share the local fan-out (about one per scheduler thread).
   std::size_t fanout_shards = 2;
+  /// Longest message text a peer may replicate, in bytes (4 per code point).
+  std::size_t max_text_bytes = 4 * 4000;
+  /// How far ahead of this node's clock a peer's timestamp may be: beyond
+  /// it, one message would drag every later timestamp into the future.
+  std::chrono::microseconds max_clock_skew{std::chrono::seconds(60)};
+  /// Rooms whose history is held in memory; beyond, rooms nobody is in are
+  /// forgotten here, least recently used first, every sweep_interval.
+  std::size_t max_rooms = 10000;
+  std::chrono::milliseconds sweep_interval{5000};
 };
 
 struct chat_server_state {
@@ -51,6 +60,10 @@ struct chat_server_state {
   /// Readiness: nodes reached by discovery's first round whose history is not pulled yet.
   std::set<caf::node_id> awaiting_pull;
   std::set<caf::node_id> pulled;
+
+  /// Refused peer messages not yet logged (the log is rate-limited).
+  std::int64_t refused_since_log = 0;
+  std::chrono::steady_clock::time_point last_refusal_log;
 
   static inline const char* name = "chat_server";
 };

@@ -1,5 +1,7 @@
 #include "chat/connection.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
@@ -147,23 +149,34 @@ void handle_frame(self_ptr self, const std::string& text) {
     send_error(self, error_code::not_subscribed, "not subscribed to room '" + room + "'", ref);
     return false;
   };
+  // Checked after not_subscribed, as the protocol orders the errors.
+  auto within_budget = [&](budget_kind kind, std::size_t n = 1) {
+    if (st.budget->take(kind, token_bucket::clock::now(), static_cast<double>(std::max<std::size_t>(n, 1))))
+      return true;
+    ++st.stats->drops_rate;
+    send_error(self, error_code::rate_limited, "too many '" + ref.get<std::string>() + "' frames; slow down", ref);
+    return false;
+  };
   if (auto* r = std::get_if<subscribe_req>(&req)) {
-    subscribe(self, r->rooms, r->since, ref);
+    if (within_budget(budget_kind::subscribe, r->rooms.size()))
+      subscribe(self, r->rooms, r->since, ref);
   } else if (auto* r = std::get_if<unsubscribe_req>(&req)) {
-    unsubscribe(self, r->rooms);
+    if (within_budget(budget_kind::unsubscribe, r->rooms.size()))
+      unsubscribe(self, r->rooms);
   } else if (auto* r = std::get_if<message_req>(&req)) {
     if (require_room(r->room))
       publish(self, *r);
   } else if (auto* r = std::get_if<typing_req>(&req)) {
-    if (require_room(r->room))
+    if (require_room(r->room) && within_budget(budget_kind::typing))
       if (auto cs = chat_server(self))
         self->send(cs, typing_atom::value, r->room, st.cfg.user, r->start, caf::actor{self});
   } else if (auto* r = std::get_if<read_req>(&req)) {
-    if (require_room(r->room))
+    if (require_room(r->room) && within_budget(budget_kind::read))
       if (auto cs = chat_server(self))
         self->send(cs, read_atom::value, r->room, st.cfg.user, r->id, caf::actor{self});
   } else if (auto* r = std::get_if<ping_req>(&req)) {
-    send_text(self, pong_frame(r->t));
+    if (within_budget(budget_kind::ping))
+      send_text(self, pong_frame(r->t));
   }
 }
 
@@ -176,6 +189,7 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
   st.sink = std::move(sink);
   st.stats = std::move(stats);
   st.bucket.emplace(st.cfg.limits.rate_per_s, st.cfg.limits.burst, token_bucket::clock::now());
+  st.budget.emplace(token_bucket::clock::now());
   send_text(self, welcome_frame(st.cfg.node, st.cfg.session, st.cfg.user, st.cfg.limits));
   if (!st.cfg.rooms.empty())
     subscribe(self, st.cfg.rooms, {}, "subscribe");
@@ -187,6 +201,8 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
     },
     [=](binary_atom, local_proof) {
       send_error(self, error_code::bad_request, "binary frames are not supported; send JSON text", nullptr);
+      if (auto sink = self->state.sink.lock())
+        sink->frame_done();
     },
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
       auto it = self->state.seen.find(room);
@@ -202,7 +218,9 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
         sink->send(frame);
     },
     [=](closed_atom, local_proof) { self->quit(); },
+#ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },
+#endif
   };
 }
 

@@ -11,6 +11,7 @@
 
 #include "app/node_stats.hpp"
 #include "chat/frame_sink.hpp"
+#include "chat/request_budget.hpp"
 #include "chat/seen_ids.hpp"
 #include "chat/token_bucket.hpp"
 #include "protocol/frames.hpp"
@@ -34,7 +35,8 @@ struct connection_state {
   std::shared_ptr<node_stats> stats;
   std::set<std::string> rooms;
   std::map<std::string, seen_ids> seen;
-  std::optional<token_bucket> bucket;
+  std::optional<token_bucket> bucket;  ///< publishes
+  std::optional<request_budget> budget; ///< every other frame type that costs work
   static inline const char* name = "connection";
 };
 

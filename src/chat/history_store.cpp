@@ -1,5 +1,6 @@
 #include "chat/history_store.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -14,13 +15,17 @@ public:
   room_history::insert_result insert(const message& m) override {
     std::lock_guard<std::mutex> guard{mtx_};
     auto it = rooms_.try_emplace(m.room, per_room_).first;
+    touch(m.room);
     return it->second.insert(m);
   }
 
   std::vector<message> window(const std::string& room) const override {
     std::lock_guard<std::mutex> guard{mtx_};
     auto it = rooms_.find(room);
-    return it == rooms_.end() ? std::vector<message>{} : it->second.window();
+    if (it == rooms_.end())
+      return {};
+    touch(room);
+    return it->second.window();
   }
 
   room_history::resume since(const std::string& room, const std::string& id) const override {
@@ -28,6 +33,7 @@ public:
     auto it = rooms_.find(room);
     if (it == rooms_.end())
       return {{}, true};
+    touch(room);
     return it->second.since(id, overlap_);
   }
 
@@ -68,8 +74,37 @@ public:
     return ts;
   }
 
+  std::size_t room_count() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return rooms_.size();
+  }
+
+  std::vector<std::string> rooms_by_last_use() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<std::pair<std::uint64_t, std::string>> by_use;
+    for (const auto& [room, _] : rooms_) {
+      auto t = last_use_.find(room);
+      by_use.emplace_back(t == last_use_.end() ? 0 : t->second, room);
+    }
+    std::sort(by_use.begin(), by_use.end());
+    std::vector<std::string> out;
+    for (auto& [_, room] : by_use)
+      out.push_back(std::move(room));
+    return out;
+  }
+
+  void evict(const std::string& room) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    rooms_.erase(room);
+    last_use_.erase(room);
+  }
+
 private:
+  void touch(const std::string& room) const { last_use_[room] = ++use_clock_; }
+
   mutable std::mutex mtx_;
+  mutable std::uint64_t use_clock_ = 0;
+  mutable std::unordered_map<std::string, std::uint64_t> last_use_;
   std::size_t per_room_;
   std::int64_t overlap_;
   std::unordered_map<std::string, room_history> rooms_;

@@ -30,6 +30,11 @@ public:
   virtual std::vector<message> all() const = 0;
   virtual std::map<std::string, std::size_t> sizes() const = 0;
   virtual std::int64_t max_ts() const = 0;
+  virtual std::size_t room_count() const = 0;
+  /// Rooms, least recently used first (written to or read from).
+  virtual std::vector<std::string> rooms_by_last_use() const = 0;
+  /// Forgets a room's history on this node.
+  virtual void evict(const std::string& room) = 0;
 };
 
 /// Thread-safe in-memory store: the chat server writes, HTTP threads read.

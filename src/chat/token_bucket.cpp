@@ -15,11 +15,11 @@ void token_bucket::refill(clock::time_point now) {
   last_ = now;
 }
 
-bool token_bucket::try_take(clock::time_point now) {
+bool token_bucket::try_take(clock::time_point now, double n) {
   refill(now);
-  if (tokens_ < 1.0)
+  if (tokens_ < n)
     return false;
-  tokens_ -= 1.0;
+  tokens_ -= n;
   return true;
 }
 

@@ -4,7 +4,7 @@
 
 namespace chat {
 
-/// Per-connection publish limit. Starts full; refills continuously at `rate`
+/// A rate limit. Starts full; refills continuously at `rate`
 /// tokens per second up to `burst`.
 class token_bucket {
 public:
@@ -12,7 +12,8 @@ public:
 
   token_bucket(double rate_per_s, double burst, clock::time_point now);
 
-  bool try_take(clock::time_point now);
+  /// Takes `n` tokens if there are that many; else takes none.
+  bool try_take(clock::time_point now, double n = 1.0);
 
   /// Gives back a token taken for a publish that turned out to be a retry.
   void refund();

@@ -20,6 +20,17 @@ void publish(self_ptr self) {
   st.stats->set_cluster(std::move(info));
 }
 
+/// How long group changes may wait before /api/cluster shows them: they are
+/// published at most this often, however fast clients subscribe.
+constexpr auto flush_delay = std::chrono::milliseconds(200);
+
+void publish_soon(self_ptr self) {
+  if (self->state.flush_pending)
+    return;
+  self->state.flush_pending = true;
+  self->delayed_send(self, flush_delay, flush_atom::value);
+}
+
 void apply(self_ptr self, const change& c) {
   auto& st = self->state;
   if (c.joined)
@@ -87,6 +98,10 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
     [=](pg_changes_atom, const changes& cs) {
       for (const auto& c : cs)
         apply(self, c);
+      publish_soon(self);
+    },
+    [=](flush_atom) {
+      self->state.flush_pending = false;
       publish(self);
     },
     [=](node_up_atom, const caf::node_id& nid) {

@@ -19,6 +19,9 @@ struct node_monitor_state {
   /// yet. Kept apart so that a report that arrives after the node went down
   /// cannot bring it back into the view.
   std::map<caf::node_id, std::pair<std::string, std::string>> addrs;
+  /// Group changes not yet published: membership moves with every
+  /// subscribe, and publishing copies every group's size.
+  bool flush_pending = false;
   static inline const char* name = "node_monitor";
 };
 

@@ -63,6 +63,7 @@ http_response room_history(server_context& ctx, const http_request& req, const s
   return json_reply(req, http::status::ok, arr);
 }
 
+#ifdef CHAT_FAULT_HOOKS
 http_response debug(server_context& ctx, const http_request& req, std::string_view path) {
   if (!ctx.cfg.debug_endpoints)
     return json_error(req, http::status::not_found, "not_found", "no such path");
@@ -85,6 +86,7 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
   }
   return json_error(req, http::status::not_found, "not_found", "no such path");
 }
+#endif
 
 void gauge(std::string& out, const char* name, const char* help, double value, const char* type = "gauge") {
   out += "# HELP ";
@@ -146,8 +148,10 @@ std::string metrics_text(server_context& ctx) {
 http_response handle_request(server_context& ctx, const http_request& req) {
   auto path = target_path(req.target());
   bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+#ifdef CHAT_FAULT_HOOKS
   if (path.substr(0, 7) == "/debug/")
     return debug(ctx, req, path);
+#endif
   if (!get)
     return json_error(req, http::status::method_not_allowed, "bad_request", "only GET is served here");
   if (path == "/" || path == "/index.html")

@@ -3,6 +3,8 @@
 #include "protocol/names.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 
 namespace chat::protocol {
 
@@ -51,6 +53,87 @@ bool too_deep(std::string_view s) {
   return false;
 }
 
+bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+/// Length of the JSON number grammar's match at the start of `s` (0: none).
+std::size_t number_length(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    auto start = i;
+    while (i < s.size() && digit(s[i]))
+      ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-')
+    ++i;
+  if (i < s.size() && s[i] == '0')
+    ++i;
+  else if (!digits())
+    return 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits())
+      return 0;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-'))
+      ++i;
+    if (!digits())
+      return 0;
+  }
+  return i;
+}
+
+// JSON puts no bound on numbers, but nlohmann refuses those beyond a double
+// ("number overflow"). Such a frame is valid JSON, so instead of bad_json each
+// of those numbers saturates to the largest finite double of its sign. Only
+// frames that failed to parse pay for this scan.
+std::optional<std::string> saturate_huge_numbers(std::string_view s) {
+  std::string out;
+  bool changed = false;
+  bool in_string = false;
+  bool escaped = false;
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c != '-' && !digit(c))
+      continue;
+    auto n = number_length(s.substr(i));
+    if (n == 0)
+      return std::nullopt;
+    std::string token(s.substr(i, n));
+    errno = 0;
+    double v = std::strtod(token.c_str(), nullptr);
+    if (errno == ERANGE && (v > 1.0 || v < -1.0)) {
+      out.append(s.substr(copied, i - copied));
+      out += token[0] == '-' ? "-1.7976931348623157e308" : "1.7976931348623157e308";
+      copied = i + n;
+      changed = true;
+    }
+    i += n - 1;
+  }
+  if (!changed)
+    return std::nullopt;
+  out.append(s.substr(copied));
+  return out;
+}
+
 struct refusal {
   error_code code;
   std::string message;
@@ -71,6 +154,10 @@ std::string string_field(const json& obj, const char* name) {
   if (!v.is_string())
     throw refusal{error_code::bad_request, std::string("field '") + name + "' must be a string"};
   return v.get<std::string>();
+}
+
+bool valid_id(const std::string& id) {
+  return !id.empty() && id.size() <= max_id_bytes;
 }
 
 std::string room_field(const json& obj) {
@@ -102,7 +189,7 @@ subscribe_req parse_subscribe(const json& obj) {
     if (!it->is_object())
       throw refusal{error_code::bad_request, "field 'since' must be an object of room to message id"};
     for (const auto& [room, id] : it->items()) {
-      if (!valid_room(room) || !id.is_string())
+      if (!valid_room(room) || !id.is_string() || !valid_id(id.get_ref<const std::string&>()))
         throw refusal{error_code::bad_request, "invalid 'since' entry for '" + room + "'"};
       req.since.emplace(room, id.get<std::string>());
     }
@@ -136,8 +223,9 @@ read_req parse_read(const json& obj) {
   read_req req;
   req.room = room_field(obj);
   req.id = string_field(obj, "id");
-  if (req.id.empty())
-    throw refusal{error_code::bad_request, "field 'id' must not be empty"};
+  if (!valid_id(req.id))
+    throw refusal{error_code::bad_request,
+                  "field 'id' must be a message id of 1 to " + std::to_string(max_id_bytes) + " bytes"};
   return req;
 }
 
@@ -146,8 +234,13 @@ read_req parse_read(const json& obj) {
 std::variant<request, wire_error> parse_request(std::string_view frame, const parse_limits& limits) {
   // accept() parses without building anything and without recursion, so
   // syntax is judged first and deep nesting costs no stack.
-  if (!json::accept(frame.begin(), frame.end()))
-    return wire_error{error_code::bad_json, "frame is not valid JSON", nullptr};
+  std::optional<std::string> saturated;
+  if (!json::accept(frame.begin(), frame.end())) {
+    saturated = saturate_huge_numbers(frame);
+    if (!saturated || !json::accept(saturated->begin(), saturated->end()))
+      return wire_error{error_code::bad_json, "frame is not valid JSON", nullptr};
+    frame = *saturated;
+  }
   if (too_deep(frame))
     return wire_error{error_code::bad_request, "JSON nested too deeply", nullptr};
   json obj = json::parse(frame.begin(), frame.end(), nullptr, false);

@@ -70,6 +70,10 @@ struct wire_error {
   nlohmann::json ref;
 };
 
+/// Longest message id a client may name (`read.id`, `since` values): ids the
+/// nodes make are about 60 bytes; anything longer names no message.
+constexpr std::size_t max_id_bytes = 128;
+
 /// Limits the parser enforces itself (the rest are enforced by their owners).
 struct parse_limits {
   std::size_t max_text_chars = 4000;

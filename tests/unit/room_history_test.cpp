@@ -323,3 +323,30 @@ TEST_CASE("seen_ids remembers the newest ids, oldest forgotten first") {
     CHECK_FALSE(s.contains("b"));
   }
 }
+
+TEST_CASE("memory history_store: last use and eviction") {
+  auto store = chat::make_memory_store(3, 1000);
+  store->insert(msg(10, "a1", "ann", "", "a"));
+  store->insert(msg(11, "b1", "ann", "", "b"));
+  store->insert(msg(12, "c1", "ann", "", "c"));
+  CHECK(store->room_count() == 3);
+  CHECK(store->rooms_by_last_use() == strings{"a", "b", "c"});
+
+  SUBCASE("reading a room's window or resuming in it counts as use") {
+    store->window("a");
+    CHECK(store->rooms_by_last_use() == strings{"b", "c", "a"});
+    store->since("b", "b1");
+    CHECK(store->rooms_by_last_use() == strings{"c", "a", "b"});
+  }
+  SUBCASE("an evicted room is forgotten whole") {
+    store->evict("b");
+    CHECK(store->room_count() == 2);
+    CHECK(store->window("b").empty());
+    CHECK(store->rooms_by_last_use() == strings{"a", "c"});
+    CHECK(store->insert(msg(11, "b1", "ann", "", "b")) == result::added);
+  }
+  SUBCASE("evicting an unknown room changes nothing") {
+    store->evict("nowhere");
+    CHECK(store->room_count() == 3);
+  }
+}

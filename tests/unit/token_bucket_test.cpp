@@ -93,3 +93,12 @@ TEST_CASE("token_bucket with fractional rates") {
     CHECK(b.tokens(t0 + 10s) == doctest::Approx(2.5));
   }
 }
+
+TEST_CASE("token_bucket takes n tokens at once, or none") {
+  token_bucket b{20, 40, t0};
+  CHECK(b.try_take(t0, 30));
+  CHECK_FALSE(b.try_take(t0, 11));
+  CHECK(b.tokens(t0) == doctest::Approx(10));
+  CHECK(b.try_take(t0, 10));
+  CHECK_FALSE(b.try_take(t0));
+}

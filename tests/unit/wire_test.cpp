@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 
 #include "protocol/wire.hpp"
@@ -395,4 +396,43 @@ TEST_CASE("message: client_id length is counted in characters") {
     id += "\xC3\xA9";
   auto r = parse(json{{"type", "message"}, {"room", "lobby"}, {"text", "x"}, {"client_id", id}}.dump());
   CHECK(std::holds_alternative<request>(r));
+}
+
+TEST_CASE("message ids a client names are bounded") {
+  auto id128 = std::string(max_id_bytes, 'i');
+  auto id129 = std::string(max_id_bytes + 1, 'i');
+  CHECK(accepted_as<read_req>(json{{"type", "read"}, {"room", "lobby"}, {"id", id128}}.dump()).id == id128);
+  check_refused(json{{"type", "read"}, {"room", "lobby"}, {"id", id129}}.dump(), error_code::bad_request, "read");
+  CHECK(accepted_as<subscribe_req>(json{{"type", "subscribe"}, {"rooms", {"a"}}, {"since", {{"a", id128}}}}.dump())
+          .since.at("a")
+        == id128);
+  check_refused(json{{"type", "subscribe"}, {"rooms", {"a"}}, {"since", {{"a", id129}}}}.dump(),
+                error_code::bad_request, "subscribe");
+  check_refused(json{{"type", "subscribe"}, {"rooms", {"a"}}, {"since", {{"a", ""}}}}.dump(), error_code::bad_request,
+                "subscribe");
+}
+
+TEST_CASE("numbers beyond a double are valid JSON: they saturate") {
+  SUBCASE("positive and negative overflow") {
+    auto p = accepted_as<ping_req>(R"({"type":"ping","t":1e400})");
+    CHECK(p.t.is_number_float());
+    CHECK(p.t.get<double>() == std::numeric_limits<double>::max());
+    auto n = accepted_as<ping_req>(R"({"type":"ping","t":[-1E+999999, 2, "1e400"]})");
+    CHECK(n.t[0].get<double>() == -std::numeric_limits<double>::max());
+    CHECK(n.t[1] == 2);
+    CHECK(n.t[2] == "1e400"); // inside a string: untouched
+  }
+  SUBCASE("underflow is just zero, as before") {
+    CHECK(accepted_as<ping_req>(R"({"type":"ping","t":1e-400})").t.get<double>() == 0.0);
+  }
+  SUBCASE("a huge number where a string belongs is still bad_request") {
+    check_refused(R"({"type":"message","room":"lobby","text":"x","client_id":1e400})", error_code::bad_request, "message");
+  }
+  SUBCASE("a frame broken elsewhere stays bad_json") {
+    for (const char* bad : {R"({"type":"ping","t":1e400)", R"({"type":"ping","t":01e400})", R"({"type":"ping","t":1e400,})",
+                            R"({"type":"ping","t":1e})", R"({"type":"ping","t":-})", R"({"type":"ping","t":1e400 1})"}) {
+      CAPTURE(bad);
+      check_refused(bad, error_code::bad_json, nullptr);
+    }
+  }
 }
