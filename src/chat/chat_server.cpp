@@ -30,13 +30,11 @@ bool from_local(self_ptr self) {
   return sender && sender->node() == self->node();
 }
 
-/// Replication is taken only from the chat server of a known peer.
+/// Replication is taken only from nodes our scope knows as peers: anything
+/// else did not come through the cluster's own discovery.
 bool from_peer(self_ptr self) {
   const auto& sender = self->current_sender();
-  if (!sender)
-    return false;
-  auto it = self->state.peers.find(sender->node());
-  return it != self->state.peers.end() && it->second.address() == sender->address();
+  return sender && sender->node() != self->node() && self->state.peer_nodes.count(sender->node()) > 0;
 }
 
 /// Logs a refused peer message, at most once a second with a count: a
@@ -395,7 +393,10 @@ void bind_scope(self_ptr self) {
           self->send(scope, pg_join_atom::value, room_group(room), m);
   self->send(scope, pg_join_atom::value, chat_servers_group, member{self, st.cfg.node_name});
   self->request(scope, caf::infinite, pg_watch_atom::value, caf::actor{self})
-    .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>&) { adopt(self, groups); });
+    .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>& nodes) {
+      self->state.peer_nodes.insert(nodes.begin(), nodes.end());
+      adopt(self, groups);
+    });
 }
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
@@ -411,6 +412,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
           mine.add(group, m);
     st.view = std::move(mine);
     st.peers.clear();
+    st.peer_nodes.clear();
     bind_scope(self);
     return;
   }
@@ -575,17 +577,27 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       return self->state.store->all();
     },
     [=](pg_changes_atom, const cluster::changes& cs) {
+      if (!from_local(self))
+        return;
       for (const auto& c : cs)
         if (!is_local(self, c.who.actor))
           remote_change(self, c);
     },
-    [=](node_up_atom, const caf::node_id&) {},
+    [=](node_up_atom, const caf::node_id& node) {
+      if (from_local(self))
+        self->state.peer_nodes.insert(node);
+    },
     [=](node_down_atom, const caf::node_id& node) {
+      if (!from_local(self))
+        return;
+      self->state.peer_nodes.erase(node);
       peer_lost(self, node);
       self->state.awaiting_pull.erase(node);
       check_ready(self);
     },
     [=](resolved_atom, const std::vector<caf::node_id>& reached) {
+      if (!from_local(self))
+        return;
       auto& st = self->state;
       for (const auto& n : reached)
         if (!st.pulled.count(n))

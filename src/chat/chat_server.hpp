@@ -56,6 +56,10 @@ struct chat_server_state {
   std::vector<caf::actor> shards;
   /// The chat server of every other node.
   std::map<caf::node_id, caf::actor> peers;
+  /// Nodes whose scope is a peer of ours. A peer's chat server may ask us
+  /// before its join reached us; its node is known by then, because our
+  /// scope registers a peer before telling it our members.
+  std::set<caf::node_id> peer_nodes;
 
   /// Readiness: nodes reached by discovery's first round whose history is not pulled yet.
   std::set<caf::node_id> awaiting_pull;

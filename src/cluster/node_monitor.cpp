@@ -96,9 +96,16 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
   bind_scope(self);
   return {
     [=](pg_changes_atom, const changes& cs) {
-      for (const auto& c : cs)
+      bool nodes_moved = false;
+      for (const auto& c : cs) {
         apply(self, c);
-      publish_soon(self);
+        nodes_moved = nodes_moved || c.group == chat_servers_group;
+      }
+      // Peers' names show at once; room membership may wait for the flush.
+      if (nodes_moved)
+        publish(self);
+      else
+        publish_soon(self);
     },
     [=](flush_atom) {
       self->state.flush_pending = false;

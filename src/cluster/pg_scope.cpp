@@ -97,14 +97,18 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
       self->send(peer, pg_discover_atom::value, caf::actor{self});
     },
     [=](pg_discover_atom, const caf::actor& peer) {
-      self->send(peer, pg_sync_atom::value, caf::actor{self}, self->state.pg.local_groups());
-      if (!self->state.pg.known_peer(peer)) {
-        // Register before any sync arrives so its joins are not dropped.
+      bool is_new = !self->state.pg.known_peer(peer);
+      if (is_new) {
+        // Register before any sync arrives so its joins are not dropped, and
+        // before our sync tells the peer our members: the local chat server
+        // then knows the node before that node's chat server can ask it.
         auto cs = self->state.pg.peer_sync(peer, {});
         add_peer(self, peer);
         notify(self, cs);
-        self->send(peer, pg_discover_atom::value, caf::actor{self});
       }
+      self->send(peer, pg_sync_atom::value, caf::actor{self}, self->state.pg.local_groups());
+      if (is_new)
+        self->send(peer, pg_discover_atom::value, caf::actor{self});
     },
     [=](pg_sync_atom, const caf::actor& peer, const group_map& groups) {
       bool is_new = !self->state.pg.known_peer(peer);
