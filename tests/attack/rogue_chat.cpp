@@ -1,0 +1,135 @@
+// A rogue peer for the regression tests of the chat server's own checks: it
+// joins a PLAINTEXT node over CAF's distribution layer the way any process
+// that reaches the cluster port could, then sends the messages an attacker
+// sent to the build that trusted its peers. Each attack is sent in the
+// message shape the old build accepted and, where there is one, in today's
+// shape, so a test built on it fails against either build if it is let in.
+//
+// With mutual TLS on the cluster port (docs/security.md) none of this can
+// even connect; these checks are the second line.
+//
+// usage: rogue_chat HOST PORT ROOM
+// Prints one line per step; exits 0 when every message was sent.
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "app/messages.hpp"
+
+using namespace chat;
+
+namespace {
+
+constexpr auto wait = std::chrono::seconds(5);
+/// A timestamp in the year 2100: one such message used to drag every later
+/// ack into that year.
+constexpr std::int64_t year_2100_us = 4102444800LL * 1000000;
+
+caf::actor member_of(const cluster::group_map& groups, const std::string& group, std::size_t i = 0) {
+  auto it = groups.find(group);
+  if (it == groups.end() || it->second.size() <= i)
+    return nullptr;
+  return it->second[i].actor;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: rogue_chat HOST PORT ROOM\n";
+    return 2;
+  }
+  std::string host = argv[1];
+  auto port = static_cast<std::uint16_t>(std::atoi(argv[2]));
+  std::string room = argv[3];
+
+  caf::actor_system_config cfg;
+  cfg.load<caf::io::middleman>();
+  add_message_types(cfg);
+  cfg.set("logger.console", caf::atom("none"));
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+
+  auto portal = sys.middleman().remote_actor(host, port);
+  if (!portal) {
+    std::cerr << "cannot reach the portal: " << sys.render(portal.error()) << "\n";
+    return 1;
+  }
+  caf::actor scope;
+  self->request(*portal, wait, pg_peer_atom::value)
+    .receive([&](const caf::actor& s) { scope = s; },
+             [&](const caf::error& e) { std::cerr << "no scope: " << sys.render(e) << "\n"; });
+  if (!scope)
+    return 1;
+
+  // Become a peer scope the normal way, and learn the node's members.
+  self->send(scope, pg_discover_atom::value, caf::actor{self});
+  cluster::group_map groups;
+  bool synced = false;
+  self->receive_while([&] { return !synced; })(
+    [&](pg_sync_atom, const caf::actor&, const cluster::group_map& gs) {
+      groups = gs;
+      synced = true;
+    },
+    [&](pg_discover_atom, const caf::actor&) {}, caf::after(wait) >> [&] { synced = true; });
+  auto chat_server = member_of(groups, chat_servers_group);
+  auto victim = member_of(groups, room_group(room));
+  std::cout << "synced groups=" << groups.size() << " chat_server=" << (chat_server ? "yes" : "no")
+            << " victim=" << (victim ? "yes" : "no") << std::endl;
+  if (!chat_server || !victim)
+    return 1;
+  // Our own "chat server" in the group, so that the node sees a full peer.
+  self->send(scope, pg_sync_atom::value, caf::actor{self},
+             cluster::group_map{{chat_servers_group, {cluster::member{caf::actor{self}, "rogue"}}}});
+
+  message future{room, "rogue-2100", "mallory", "from the year 2100", "", year_2100_us};
+  message forged{room, "rogue-bad-room", "mallory", "bad room", "", 0};
+  forged.room = "no spaces allowed";
+  forged.ts = year_2100_us / 2;
+
+  // 1. A message from the future, in today's replicate shape and the old one.
+  self->send(chat_server, replicate_atom::value, future, std::vector<caf::actor>{victim});
+  self->send(chat_server, replicate_atom::value, future, protocol::message_frame(future),
+             std::vector<caf::actor>{victim});
+  std::cout << "sent replicate ts=2100" << std::endl;
+
+  // 2. A message for a room name the protocol forbids.
+  self->send(chat_server, replicate_atom::value, forged, std::vector<caf::actor>{victim});
+  std::cout << "sent replicate bad room" << std::endl;
+
+  // 3. A frame of our choosing relayed as if it came from a peer (old shape),
+  //    and a typing relay of an unknown kind (today's shape).
+  self->send(chat_server, relay_atom::value, room, std::string(R"({"type":"message","room":")") + room
+             + R"(","id":"rogue-relay","user":"admin","text":"injected","ts":"2100-01-01T00:00:00.000000Z"})",
+             std::vector<caf::actor>{victim});
+  self->send(chat_server, relay_atom::value, room, std::string("admin"), std::string("message"),
+             std::string("injected"), std::vector<caf::actor>{victim});
+  std::cout << "sent relay" << std::endl;
+
+  // 4. The local API, from outside: a publish as someone else, and a
+  //    membership change notice.
+  message draft{room, "", "alice", "posted by the rogue", "rogue-cid", 0};
+  self->send(chat_server, publish_atom::value, draft, victim, true);
+  self->send(chat_server, pg_changes_atom::value,
+             cluster::changes{cluster::change{room_group(room), cluster::member{caf::actor{self}, "ghost"}, true}});
+  std::cout << "sent local api" << std::endl;
+
+  // 5. A frame pushed into someone's connection actor: it would post as them.
+  self->send(victim, frame_atom::value,
+             std::string(R"({"type":"message","room":")") + room + R"(","text":"typed by the rogue"})");
+  std::cout << "sent frame to connection" << std::endl;
+
+  // 6. The fault hook that stopped a node in 2.4 s.
+  for (int i = 0; i < 10; ++i)
+    self->send(chat_server, crash_atom::value);
+  std::cout << "sent crash" << std::endl;
+
+  // Stay a moment so the node handles all of it while we are connected.
+  self->receive(caf::after(std::chrono::milliseconds(500)) >> [] {});
+  std::cout << "done" << std::endl;
+  return 0;
+}

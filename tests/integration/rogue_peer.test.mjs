@@ -1,0 +1,76 @@
+// A process that reaches a plaintext node's cluster port talks to its actors
+// directly (tests/attack/rogue_chat.cpp). TLS keeps such a process out
+// (tls.test.mjs); this shows what the chat server and connection actors do
+// when one gets in anyway: messages from the future or for invalid rooms,
+// relayed frames of the sender's choosing, the local API called from
+// outside, frames pushed into a connection actor and the crash hook are all
+// ignored, and the node keeps serving with sane timestamps.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before } from 'node:test';
+
+import { connect, unique } from './lib/client.mjs';
+import { getText, metrics, roomHistory } from './lib/http.mjs';
+import { CHATD_BIN, startNode } from './lib/node.mjs';
+import { cleanup, test } from './lib/test.mjs';
+
+const ROGUE_BIN = path.join(path.dirname(CHATD_BIN), 'tests', 'rogue_chat');
+const ROGUE_TIMEOUT_MS = 30_000;
+
+let node;
+
+before(async () => {
+  node = await startNode({ name: 'target' });
+});
+after(cleanup);
+
+/** Runs the rogue peer against `node`; resolves to its output, killed by PID after a bound. */
+function runRogue(room) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(ROGUE_BIN, ['127.0.0.1', String(node.clusterPort), room], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.on('data', (d) => (out += d));
+    proc.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => process.kill(proc.pid, 'SIGKILL'), ROGUE_TIMEOUT_MS);
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+test('a rogue peer on the plaintext cluster port cannot inject, impersonate, skew time or crash', { timeout: 60_000 }, async () => {
+  assert.ok(fs.existsSync(ROGUE_BIN), `the rogue peer tool is built at ${ROGUE_BIN}`);
+  const room = unique('target');
+  const victim = await connect(node, { user: 'victim', rooms: [room] });
+  const observer = await connect(node, { user: unique('observer'), rooms: [room] });
+  await victim.awaitJoined([room]);
+  await observer.awaitJoined([room]);
+  observer.drain();
+  victim.drain();
+
+  const rogue = await runRogue(room);
+  assert.equal(rogue.code, 0, `the rogue peer ran every step:\n${rogue.out}`);
+  assert.match(rogue.out, /^done$/m);
+
+  // Nothing it sent reached anyone, or the history.
+  await observer.expectNothing((f) => ['message', 'typing', 'read_receipt'].includes(f.type), 1000);
+  await observer.expectNothing((f) => f.type === 'presence' && f.user === 'ghost', 0);
+  await victim.expectNothing((f) => f.type === 'message', 0);
+  assert.deepEqual(await roomHistory(node, room), [], 'nothing was stored');
+
+  // The node still serves, never restarted its chat server, and its clock
+  // is where the wall clock is, not in 2100.
+  assert.ok(node.running, 'the node process is alive');
+  assert.equal((await getText(node.url('/healthz'))).status, 200);
+  const m = await metrics(node);
+  assert.equal(m.get('chat_server_restarts_total'), 0, 'the chat server never crashed');
+  const ack = await victim.say(room, 'after the rogue');
+  const skewMs = Math.abs(Date.parse(ack.ts) - Date.now());
+  assert.ok(skewMs < 60_000, `the ack's ts ${ack.ts} is near now`);
+  assert.equal((await observer.next('message')).text, 'after the rogue');
+});
