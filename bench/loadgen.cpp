@@ -1,5 +1,5 @@
 // chat_loadgen: load generator for the chat cluster, protocol v1 (see
-// /work/shared/protocol.md and docs/benchmarks.md).
+// docs/protocol.md and docs/benchmarks.md).
 //
 //   chat_loadgen fanout --endpoints 127.0.0.1:28081,127.0.0.1:28082 --clients 600 --rooms 1
 //       --senders 6 --rate 60 --warmup 3 --duration 7 --pids 123,456 --json out.json
