@@ -29,21 +29,39 @@ namespace {
 // Deeper nesting has no meaning in protocol v1 and only costs stack.
 constexpr int max_depth = 32;
 
+/// Follows a scan of JSON text in and out of string literals.
+class string_tracker {
+public:
+  /// True when `c` stands outside every string (quotes count as inside).
+  bool outside(char c) {
+    if (in_string_) {
+      if (escaped_)
+        escaped_ = false;
+      else if (c == '\\')
+        escaped_ = true;
+      else if (c == '"')
+        in_string_ = false;
+      return false;
+    }
+    if (c == '"') {
+      in_string_ = true;
+      return false;
+    }
+    return true;
+  }
+
+private:
+  bool in_string_ = false;
+  bool escaped_ = false;
+};
+
 bool too_deep(std::string_view s) {
   int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
+  string_tracker strings;
   for (char c : s) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
+    if (!strings.outside(c))
+      continue;
+    if (c == '[' || c == '{') {
       if (++depth > max_depth)
         return true;
     } else if (c == ']' || c == '}') {
@@ -94,25 +112,11 @@ std::size_t number_length(std::string_view s) {
 std::optional<std::string> saturate_huge_numbers(std::string_view s) {
   std::string out;
   bool changed = false;
-  bool in_string = false;
-  bool escaped = false;
+  string_tracker strings;
   std::size_t copied = 0;
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-      continue;
-    }
-    if (c != '-' && !digit(c))
+    if (!strings.outside(c) || (c != '-' && !digit(c)))
       continue;
     auto n = number_length(s.substr(i));
     if (n == 0)
