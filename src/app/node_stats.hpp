@@ -38,6 +38,7 @@ struct node_stats {
   std::atomic<std::int64_t> node_msgs_in{0};   ///< chat messages received from other nodes
   std::atomic<std::int64_t> restarts{0};       ///< supervised child restarts
   std::atomic<std::int64_t> chat_restarts{0};  ///< chat server restarts
+  std::atomic<std::int64_t> queued_bytes{0};   ///< outgoing bytes queued on all sessions, not yet written
   std::atomic<bool> resolved{false};           ///< discovery finished its first round
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
