@@ -5,6 +5,7 @@
 #include "app/messages.hpp"
 #include "chat/clock.hpp"
 #include "chat/connection.hpp"
+#include "net/queue_admission.hpp"
 
 namespace chat::net {
 
@@ -180,14 +181,14 @@ void websocket_session::on_frame_done() {
 void websocket_session::on_send(protocol::frame_ptr frame) {
   if (closing_)
     return;
-  if (queued_bytes_ + frame->size() > ctx_.cfg.max_queue_bytes) {
+  auto node_total = static_cast<std::size_t>(std::max<std::int64_t>(0, ctx_.stats->queued_bytes.load()));
+  switch (admit(frame->size(), queued_bytes_, node_total, ctx_.cfg.max_queue_bytes, ctx_.cfg.max_node_queue_bytes)) {
+  case admission::queue:
+    break;
+  case admission::over_own_bound:
     close_slow_consumer("its queue is full");
     return;
-  }
-  // Node-wide, the sessions that are behind go first: one with nothing
-  // queued is keeping up and still gets its frame.
-  auto node_total = static_cast<std::size_t>(std::max<std::int64_t>(0, ctx_.stats->queued_bytes.load()));
-  if (queued_bytes_ > 0 && node_total + frame->size() > ctx_.cfg.max_node_queue_bytes) {
+  case admission::behind_on_full_node:
     close_slow_consumer("the node's queues are full");
     return;
   }
