@@ -40,6 +40,8 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_b
     who_(std::move(who)),
     id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {
   ws_.next_layer().buffer() = std::move(leftover);
+  // Only the leftover bytes are kept, not the room the HTTP reader grew.
+  ws_.next_layer().buffer().shrink_to_fit();
 }
 
 websocket_session::~websocket_session() {

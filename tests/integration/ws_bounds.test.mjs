@@ -5,7 +5,7 @@
 // - the node's outgoing queues together stay under --max-node-queue-bytes:
 //   readers that are behind are closed as slow consumers, a reader that keeps
 //   up gets everything;
-// - a frame sent in the same TCP packet as the upgrade request is answered;
+// - frames sent in the same TCP packet as the upgrade request are answered;
 // - a connection ends when its token expires.
 
 import assert from 'node:assert/strict';
@@ -207,21 +207,24 @@ function rawClient(port, bytes) {
   return c;
 }
 
-test('a frame sent in the same packet as the upgrade request is answered', async () => {
+test('frames sent in the same packet as the upgrade request are answered, in order', async () => {
   const node = await startNode({ name: 'early' });
   const request =
     `GET /ws?user=${unique('early')}&rooms= HTTP/1.1\r\n` +
     `Host: ${HOST}:${node.httpPort}\r\n` +
     'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
     `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n\r\n`;
-  const c = rawClient(node.httpPort, Buffer.concat([Buffer.from(request, 'latin1'), maskedText('{"type":"ping","t":7}')]));
+  const c = rawClient(
+    node.httpPort,
+    Buffer.concat([Buffer.from(request, 'latin1'), maskedText('{"type":"ping","t":7}'), maskedText('{"type":"ping","t":8}')]),
+  );
   try {
-    await waitFor(() => c.frames.some((f) => f.type === 'pong'), 10_000, {
-      what: () => `a pong (status ${c.status}, frames ${JSON.stringify(c.frames)}, closed ${c.closed})`,
+    await waitFor(() => c.frames.filter((f) => f.type === 'pong').length === 2, 10_000, {
+      what: () => `two pongs (status ${c.status}, frames ${JSON.stringify(c.frames)}, closed ${c.closed})`,
     });
     assert.match(c.status, /^HTTP\/1\.1 101 /);
     assert.equal(c.frames[0].type, 'welcome');
-    assert.deepEqual(c.frames.find((f) => f.type === 'pong'), { type: 'pong', t: 7 });
+    assert.deepEqual(c.frames.filter((f) => f.type === 'pong'), [{ type: 'pong', t: 7 }, { type: 'pong', t: 8 }]);
   } finally {
     c.socket.destroy();
   }
