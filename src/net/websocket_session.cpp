@@ -146,7 +146,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > keep_read_buffer_bytes)
     buffer_.shrink_to_fit();
-  if (in_flight_ >= max_frames_in_flight) {
+  if (in_flight_ >= max_frames_in_flight && !closing_) {
     // No read until the actor catches up: the client's further frames wait
     // in its own socket buffers, and TCP slows it down.
     paused_ = shared_from_this();
