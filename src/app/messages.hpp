@@ -20,7 +20,6 @@ namespace chat {
 
 // session -> connection (each carries a local_proof: peers cannot send them)
 using frame_atom = caf::atom_constant<caf::atom("c_frame")>;
-using binary_atom = caf::atom_constant<caf::atom("c_binary")>;
 using closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 
 // anyone -> connection

@@ -199,11 +199,6 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
       if (auto sink = self->state.sink.lock())
         sink->frame_done();
     },
-    [=](binary_atom, local_proof) {
-      send_error(self, error_code::bad_request, "binary frames are not supported; send JSON text", nullptr);
-      if (auto sink = self->state.sink.lock())
-        sink->frame_done();
-    },
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
       auto it = self->state.seen.find(room);
       if (it == self->state.seen.end() || !it->second.add(id))

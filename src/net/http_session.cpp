@@ -63,7 +63,7 @@ void http_session::upgrade(request req) {
     return;
   }
   stream_.expires_never();
-  std::make_shared<websocket_session>(stream_.release_socket(), ctx_, std::get<upgrade_ok>(std::move(checked)))
+  std::make_shared<websocket_session>(stream_.release_socket(), std::move(buffer_), ctx_, std::get<upgrade_ok>(std::move(checked)))
     ->run(std::move(req));
 }
 

@@ -77,6 +77,7 @@ std::variant<upgrade_ok, upgrade_refusal> check_upgrade(std::string_view target,
       return upgrade_refusal{401, "unauthorized", "user does not match the token"};
     ok.user = claims->sub;
     ok.allowed_rooms = claims->rooms;
+    ok.expires_at_s = claims->exp;
   } else {
     auto user = q.find("user");
     if (user == q.end())

@@ -18,6 +18,7 @@ struct upgrade_ok {
   std::string user;
   std::vector<std::string> rooms;
   std::optional<std::set<std::string>> allowed_rooms;
+  std::optional<std::int64_t> expires_at_s; ///< the token's exp, when a token was checked
 };
 
 struct upgrade_refusal {

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "chat/clock.hpp"
 #include "chat/connection.hpp"
+#include "net/queue_admission.hpp"
 
 namespace chat::net {
 
@@ -17,20 +19,37 @@ namespace {
 // socket without one.
 constexpr auto close_timeout = std::chrono::seconds(5);
 
+// A read buffer that grew past this for one large frame is given back, so an
+// idle connection holds little whatever it sent before.
+constexpr std::size_t keep_read_buffer_bytes = 8192;
+
+// Token expiries further away than this are not timed (a timer that far out
+// would overflow the clock's range, and the token is as good as unlimited).
+constexpr std::int64_t max_timed_expiry_s = std::int64_t{10} * 365 * 24 * 3600;
+
+constexpr auto policy_error = static_cast<std::uint16_t>(websocket::close_code::policy_error);
+
 } // namespace
 
-websocket_session::websocket_session(asio::ip::tcp::socket socket, server_context& ctx, upgrade_ok who)
+websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_buffer leftover, server_context& ctx,
+                                     upgrade_ok who)
   : ws_(std::move(socket)),
     close_deadline_(ws_.get_executor()),
+    expiry_(ws_.get_executor()),
     ctx_(ctx),
     who_(std::move(who)),
-    id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {}
+    id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {
+  ws_.next_layer().buffer() = std::move(leftover);
+  // Only the leftover bytes are kept, not the room the HTTP reader grew.
+  ws_.next_layer().buffer().shrink_to_fit();
+}
 
 websocket_session::~websocket_session() {
   if (actor_) {
     caf::anon_send(actor_, closed_atom::value, local_proof{});
     --ctx_.stats->connections;
   }
+  count_queued(-static_cast<std::int64_t>(queued_bytes_));
   ctx_.sessions.remove(id_);
 }
 
@@ -72,7 +91,27 @@ void websocket_session::on_accept(beast::error_code ec) {
       if (auto s = weak.lock())
         s->close(static_cast<std::uint16_t>(websocket::close_code::internal_error), "internal error");
   });
+  arm_expiry();
   do_read();
+}
+
+void websocket_session::arm_expiry() {
+  if (!who_.expires_at_s)
+    return;
+  auto now_us = wall_micros();
+  if (*who_.expires_at_s - now_us / 1000000 > max_timed_expiry_s)
+    return;
+  expiry_.expires_after(std::chrono::microseconds(*who_.expires_at_s * 1000000 - now_us));
+  // Weak: a closed session must not wait for its token's expiry to be freed.
+  expiry_.async_wait([weak = std::weak_ptr<websocket_session>(shared_from_this())](beast::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self)
+      return;
+    spdlog::info("ws: session={} user={} closed: token expired", self->id_, self->who_.user);
+    self->begin_close(policy_error, "token expired",
+                      std::make_shared<const std::string>(protocol::notice_frame(
+                        "token_expired", "your token has expired; reconnect with a fresh one")));
+  });
 }
 
 void websocket_session::do_read() {
@@ -84,15 +123,35 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     // Closed, timed out, too big (Beast has already sent 1009) or broken:
     // the session ends and the destructor tells the actor.
     close_deadline_.cancel();
+    expiry_.cancel();
     return;
   }
-  if (ws_.got_text())
+  if (auto& early = ws_.next_layer().buffer(); early.size() == 0 && early.capacity() != 0)
+    early.shrink_to_fit();
+  if (closing_) {
+    // Our close frame is out: what the peer sends until its answer is
+    // dropped, not handed to an actor that is about to stop.
+  } else if (ws_.got_text()) {
+    ++in_flight_;
     caf::anon_send(actor_, frame_atom::value,
                    protocol::frame_ptr{std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()))},
                    local_proof{});
-  else
-    caf::anon_send(actor_, binary_atom::value, local_proof{});
+  } else {
+    // Answered here rather than by the actor: a flood of tiny binary frames
+    // then costs the queue bound, not an unbounded mailbox.
+    ++ctx_.stats->bad_frames;
+    on_send(std::make_shared<const std::string>(protocol::error_frame(
+      protocol::error_code::bad_request, "binary frames are not supported; send JSON text", nullptr)));
+  }
   buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > keep_read_buffer_bytes)
+    buffer_.shrink_to_fit();
+  if (in_flight_ >= max_frames_in_flight && !closing_) {
+    // No read until the actor catches up: the client's further frames wait
+    // in its own socket buffers, and TCP slows it down.
+    paused_ = shared_from_this();
+    return;
+  }
   do_read();
 }
 
@@ -108,21 +167,54 @@ void websocket_session::close(std::uint16_t code, std::string reason) {
   });
 }
 
-void websocket_session::frame_done() {}
+void websocket_session::frame_done() {
+  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->on_frame_done(); });
+}
+
+void websocket_session::on_frame_done() {
+  if (in_flight_ > 0)
+    --in_flight_;
+  if (paused_ && in_flight_ < max_frames_in_flight) {
+    auto self = std::move(paused_); // do_read's handler holds the session from here
+    do_read();
+  }
+}
 
 void websocket_session::on_send(protocol::frame_ptr frame) {
   if (closing_)
     return;
-  if (queued_bytes_ + frame->size() > ctx_.cfg.max_queue_bytes) {
-    ++ctx_.stats->drops_slow;
-    spdlog::info("ws: session={} user={} closed as slow consumer ({} bytes queued)", id_, who_.user, queued_bytes_);
-    begin_close(static_cast<std::uint16_t>(websocket::close_code::policy_error), "slow consumer");
+  auto node_total = static_cast<std::size_t>(std::max<std::int64_t>(0, ctx_.stats->queued_bytes.load()));
+  switch (admit(frame->size(), queued_bytes_, node_total, ctx_.cfg.max_queue_bytes, ctx_.cfg.max_node_queue_bytes)) {
+  case admission::queue:
+    break;
+  case admission::over_own_bound:
+    close_slow_consumer("its queue is full");
+    return;
+  case admission::behind_on_full_node:
+    close_slow_consumer("the node's queues are full");
     return;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
+  push(std::move(frame));
   if (!writing_)
     do_write();
+}
+
+void websocket_session::push(protocol::frame_ptr frame) {
+  queued_bytes_ += frame->size();
+  count_queued(static_cast<std::int64_t>(frame->size()));
+  queue_.push_back(std::move(frame));
+}
+
+void websocket_session::count_queued(std::int64_t delta) {
+  if (delta != 0)
+    ctx_.stats->queued_bytes += delta;
+}
+
+void websocket_session::close_slow_consumer(const char* why) {
+  ++ctx_.stats->drops_slow;
+  spdlog::info("ws: session={} user={} closed as slow consumer: {} ({} bytes queued)", id_, who_.user, why,
+               queued_bytes_);
+  begin_close(policy_error, "slow consumer");
 }
 
 void websocket_session::do_write() {
@@ -137,7 +229,9 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
   if (ec)
     return;
   ++ctx_.stats->frames_out;
-  queued_bytes_ -= queue_.front()->size();
+  auto size = queue_.front()->size();
+  queued_bytes_ -= size;
+  count_queued(-static_cast<std::int64_t>(size));
   queue_.pop_front();
   if (!queue_.empty())
     do_write();
@@ -145,7 +239,7 @@ void websocket_session::on_write(beast::error_code ec, std::size_t) {
     do_close();
 }
 
-void websocket_session::begin_close(std::uint16_t code, std::string reason) {
+void websocket_session::begin_close(std::uint16_t code, std::string reason, protocol::frame_ptr last) {
   if (closing_)
     return;
   closing_ = true;
@@ -154,15 +248,26 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason) {
   // before the close frame can go.
   while (queue_.size() > (writing_ ? 1u : 0u)) {
     queued_bytes_ -= queue_.back()->size();
+    count_queued(-static_cast<std::int64_t>(queue_.back()->size()));
     queue_.pop_back();
   }
+  if (last)
+    push(std::move(last));
+  // The close handshake reads the peer's frames itself; a paused read loop
+  // stays paused.
+  paused_.reset();
+  expiry_.cancel();
   close_deadline_.expires_after(close_timeout);
   close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (!ec)
       beast::get_lowest_layer(self->ws_).close();
   });
-  if (!writing_)
+  if (writing_)
+    return;
+  if (queue_.empty())
     do_close();
+  else
+    do_write();
 }
 
 void websocket_session::do_close() {
@@ -170,7 +275,9 @@ void websocket_session::do_close() {
     return;
   close_sent_ = true;
   ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
-    // The read loop sees the peer's answer (or the error) and ends the session.
+    // The read loop, when it runs, sees the peer's answer too; when it is
+    // paused nothing else waits, and the session ends here.
+    self->close_deadline_.cancel();
   });
 }
 

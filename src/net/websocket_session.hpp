@@ -12,18 +12,28 @@
 #include <caf/actor.hpp>
 
 #include "chat/frame_sink.hpp"
+#include "net/prefilled_stream.hpp"
 #include "net/server_context.hpp"
 #include "net/upgrade.hpp"
 
 namespace chat::net {
 
+/// Inbound text frames handed to the connection actor and not yet done; at
+/// this many the session stops reading the socket, so a client that sends
+/// faster than its actor works is held back by TCP, not by our memory.
+constexpr std::size_t max_frames_in_flight = 8;
+
 /// One WebSocket connection. It owns the socket and the outgoing queue (one
-/// write in flight, bounded in bytes) and talks to its connection actor:
-/// inbound frames go to the actor as messages, the actor's frames come back
+/// write in flight, bounded in bytes per connection and node-wide) and talks
+/// to its connection actor: inbound frames go to the actor as messages (at
+/// most max_frames_in_flight at a time), the actor's frames come back
 /// through frame_sink, posted onto this session's strand.
 class websocket_session : public frame_sink, public std::enable_shared_from_this<websocket_session> {
 public:
-  websocket_session(boost::asio::ip::tcp::socket socket, server_context& ctx, upgrade_ok who);
+  /// `leftover`: bytes the HTTP reader received after the upgrade request
+  /// (the client's first frames), read before the socket.
+  websocket_session(boost::asio::ip::tcp::socket socket, boost::beast::flat_buffer leftover, server_context& ctx,
+                    upgrade_ok who);
   ~websocket_session() override;
 
   void run(boost::beast::http::request<boost::beast::http::string_body> req);
@@ -38,24 +48,36 @@ public:
 
 private:
   void on_accept(boost::beast::error_code ec);
+  void arm_expiry();
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
+  void on_frame_done();
   void on_send(protocol::frame_ptr frame);
+  void push(protocol::frame_ptr frame);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t n);
-  void begin_close(std::uint16_t code, std::string reason);
+  void begin_close(std::uint16_t code, std::string reason, protocol::frame_ptr last = nullptr);
   void do_close();
+  void close_slow_consumer(const char* why);
+  void count_queued(std::int64_t delta);
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
+  boost::beast::websocket::stream<prefilled_stream> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer close_deadline_;
+  boost::asio::steady_timer expiry_; ///< the token's exp, when the node checks tokens
   server_context& ctx_;
   upgrade_ok who_;
   std::string id_;
   caf::actor actor_;
 
+  std::size_t in_flight_ = 0; ///< text frames sent to the actor, not yet done
+  /// Set while reading is paused: no read handler holds the session then, and
+  /// it must outlive the pause. Released when reading resumes or the
+  /// session closes.
+  std::shared_ptr<websocket_session> paused_;
+
   std::deque<protocol::frame_ptr> queue_;
-  std::size_t queued_bytes_ = 0;
+  std::size_t queued_bytes_ = 0; ///< also counted in node_stats::queued_bytes
   bool writing_ = false;
   bool closing_ = false; ///< no more frames are queued
   bool close_sent_ = false;
