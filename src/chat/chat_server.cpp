@@ -482,6 +482,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       if (!self->state.scope)
         bind_scope(self);
     },
+    [=](health_atom) { return health_atom::value; },
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },
   };
 }
