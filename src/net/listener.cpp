@@ -1,7 +1,5 @@
 #include "net/listener.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 
 #include "net/http_session.hpp"
@@ -12,11 +10,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::chrono::milliseconds first_backoff{50};
-constexpr std::chrono::milliseconds max_backoff{1000};
-constexpr std::chrono::seconds log_every{1};
-
-/// Errors that last until some resource frees up: trying again at once only spins.
+/// Errors that last until some resource frees up.
 bool resource_shortage(const boost::system::error_code& ec) {
   namespace errc = boost::system::errc;
   return ec == asio::error::no_descriptors || ec == errc::too_many_files_open_in_system
@@ -58,10 +52,8 @@ void listener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket soc
     on_accept_error(ec);
     return;
   }
-  if (backoff_.count() > 0)
+  if (backoff_.succeeded())
     spdlog::warn("http: accepting connections again");
-  failures_ = 0;
-  backoff_ = std::chrono::milliseconds{0};
   boost::system::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
   std::make_shared<http_session>(std::move(socket), ctx_)->run();
@@ -69,22 +61,15 @@ void listener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket soc
 }
 
 void listener::on_accept_error(const boost::system::error_code& ec) {
-  ++failures_;
-  auto now = std::chrono::steady_clock::now();
-  bool shortage = resource_shortage(ec);
-  if (shortage)
-    backoff_ = backoff_.count() == 0 ? first_backoff : std::min(backoff_ * 2, max_backoff);
-  if (now - last_log_ >= log_every) {
-    last_log_ = now;
-    spdlog::warn("http: accept failed: {} ({} time(s) since the last report){}", ec.message(), failures_,
-                 shortage ? fmt::format(", next try in {} ms", backoff_.count()) : std::string{});
-    failures_ = 0;
-  }
-  if (!shortage) {
+  auto step = backoff_.failed(std::chrono::steady_clock::now(), resource_shortage(ec));
+  if (step.log)
+    spdlog::warn("http: accept failed: {} ({} time(s) since the last report){}", ec.message(), step.count,
+                 step.wait.count() ? fmt::format(", next try in {} ms", step.wait.count()) : std::string{});
+  if (step.wait.count() == 0) {
     do_accept(); // one bad connection (reset before we took it): the next one may be fine
     return;
   }
-  retry_.expires_after(backoff_);
+  retry_.expires_after(step.wait);
   retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
     if (!wait_ec && self->acceptor_.is_open())
       self->do_accept();

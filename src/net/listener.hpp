@@ -1,11 +1,10 @@
 #pragma once
 
-#include <chrono>
-#include <cstdint>
 #include <memory>
 
 #include <boost/asio.hpp>
 
+#include "net/accept_backoff.hpp"
 #include "net/server_context.hpp"
 
 namespace chat::net {
@@ -26,11 +25,7 @@ private:
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
   server_context& ctx_;
-  /// Out of descriptors (or memory), accept fails at once for as long as it
-  /// lasts: we wait between tries, and say so at most once a second.
-  std::chrono::milliseconds backoff_{0};
-  std::uint64_t failures_ = 0; ///< since the last log line
-  std::chrono::steady_clock::time_point last_log_{};
+  accept_backoff backoff_;
 };
 
 } // namespace chat::net
