@@ -14,6 +14,9 @@ mkdir -p "$logs"
 
 peers=""
 for i in $(seq 1 "$n"); do peers+="${peers:+,}127.0.0.1:$((9100 + i))"; done
+# A page of any node may open /ws on every other one (its failover).
+origins=""
+for i in $(seq 1 "$n"); do origins+="${origins:+,}http://127.0.0.1:$((8080 + i)),http://localhost:$((8080 + i))"; done
 
 pids=()
 stop() {
@@ -29,7 +32,7 @@ trap stop INT TERM EXIT
 
 for i in $(seq 1 "$n"); do
   "$bin" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((8080 + i)) \
-    --cluster-addr 127.0.0.1 --cluster-port $((9100 + i)) --peers "$peers" \
+    --cluster-addr 127.0.0.1 --cluster-port $((9100 + i)) --peers "$peers" --allowed-origins "$origins" \
     --discovery-interval-ms 1000 --peer-timeout-ms 4000 >"$logs/node$i.log" 2>&1 &
   pids+=($!)
 done

@@ -337,16 +337,29 @@ function onWelcome(f, urlRooms) {
   send({ type: 'subscribe', rooms: rest, since });
 }
 
+// The origin of a node URL we may dial, or null: http(s) only, and never
+// from an https page to plain http.
+function nodeOrigin(u) {
+  if (typeof u !== 'string') return null;
+  try {
+    const url = new URL(u);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+    if (location.protocol === 'https:' && url.protocol !== 'https:') return null;
+    return url.origin;
+  } catch { return null; }
+}
+
 // Failures are ignored: the list is only a hint, and the last one read is
-// still the best we have.
+// still the best we have. A node lists a peer's URL only when its
+// --allowed-origins admits it (a peer's URL is the peer's word), so the page
+// fails over only to nodes its own cluster vouches for.
 async function learnNodes() {
   try {
     const res = await fetch(`${state.url}/api/cluster`, { signal: AbortSignal.timeout(5000) });
     if (!res.ok) return;
     const info = await res.json();
     // This node last: when it is the one that died, try the others first.
-    const urls = [...(info.peers || []).map((p) => p.url), info.url]
-      .filter((u) => typeof u === 'string' && /^https?:\/\/[^/]/.test(u)).map((u) => u.replace(/\/+$/, ''));
+    const urls = [...(info.peers || []).map((p) => p.url), info.url].map(nodeOrigin).filter(Boolean);
     if (!urls.length) return;
     state.nodes = [...new Set(urls)];
     sessionStorage.setItem(STORE.nodes, JSON.stringify(state.nodes));
@@ -727,7 +740,7 @@ function start(user) {
   localStorage.setItem(STORE.user, user);
   try {
     const saved = JSON.parse(sessionStorage.getItem(STORE.nodes));
-    if (Array.isArray(saved)) state.nodes = saved.filter((u) => typeof u === 'string');
+    if (Array.isArray(saved)) state.nodes = saved.map(nodeOrigin).filter(Boolean);
   } catch { /* nothing saved */ }
   const rooms = loadJson(STORE.rooms, ['lobby']).filter((r) => typeof r === 'string' && ROOM_RE.test(r));
   for (const r of rooms) addRoom(r);

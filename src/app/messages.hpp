@@ -69,6 +69,9 @@ using flush_atom = caf::atom_constant<caf::atom("nm_flush")>;
 // supervision and tests
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 
+// /healthz -> chat server: answered with itself, proving the actor runs
+using health_atom = caf::atom_constant<caf::atom("health")>;
+
 /// Carried by every message that only this process may send (a session's
 /// frames, fault hooks). It has no serializer, so no peer node can build a
 /// message that holds one: such a message from the network never matches.

@@ -620,6 +620,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       sweep_rooms(self);
       self->delayed_send(self, self->state.cfg.sweep_interval, sweep_atom::value);
     },
+    [=](health_atom) { return health_atom::value; },
 #ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },
 #endif

@@ -3,6 +3,7 @@
 #include <memory>
 #include <optional>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -23,13 +24,18 @@ private:
 
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t);
+  void refuse_unreadable(boost::beast::error_code ec);
   void upgrade(request req);
-  void write(response res);
+  void health(request req);
+  void write(response res, bool head = false);
+  void linger();
 
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   server_context& ctx_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<boost::asio::steady_timer> health_timer_;
+  bool lingering_ = false;
 };
 
 } // namespace chat::net

@@ -8,8 +8,19 @@ namespace chat::net {
 
 namespace asio = boost::asio;
 
+namespace {
+
+/// Errors that last until some resource frees up.
+bool resource_shortage(const boost::system::error_code& ec) {
+  namespace errc = boost::system::errc;
+  return ec == asio::error::no_descriptors || ec == errc::too_many_files_open_in_system
+         || ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
+} // namespace
+
 listener::listener(asio::io_context& ioc, asio::ip::tcp::endpoint endpoint, server_context& ctx)
-  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), ctx_(ctx) {
+  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_(acceptor_.get_executor()), ctx_(ctx) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -24,6 +35,7 @@ void listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
     boost::system::error_code ignored;
     self->acceptor_.close(ignored);
+    self->retry_.cancel();
   });
 }
 
@@ -34,15 +46,34 @@ void listener::do_accept() {
 }
 
 void listener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket socket) {
-  if (ec == asio::error::operation_aborted)
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open())
     return;
   if (ec) {
-    spdlog::warn("http: accept failed: {}", ec.message());
-  } else {
-    socket.set_option(asio::ip::tcp::no_delay(true));
-    std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    on_accept_error(ec);
+    return;
   }
+  if (backoff_.succeeded())
+    spdlog::warn("http: accepting connections again");
+  boost::system::error_code ignored;
+  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  std::make_shared<http_session>(std::move(socket), ctx_)->run();
   do_accept();
+}
+
+void listener::on_accept_error(const boost::system::error_code& ec) {
+  auto step = backoff_.failed(std::chrono::steady_clock::now(), resource_shortage(ec));
+  if (step.log)
+    spdlog::warn("http: accept failed: {} ({} time(s) since the last report){}", ec.message(), step.count,
+                 step.wait.count() ? fmt::format(", next try in {} ms", step.wait.count()) : std::string{});
+  if (step.wait.count() == 0) {
+    do_accept(); // one bad connection (reset before we took it): the next one may be fine
+    return;
+  }
+  retry_.expires_after(step.wait);
+  retry_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+    if (!wait_ec && self->acceptor_.is_open())
+      self->do_accept();
+  });
 }
 
 } // namespace chat::net

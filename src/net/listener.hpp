@@ -4,6 +4,7 @@
 
 #include <boost/asio.hpp>
 
+#include "net/accept_backoff.hpp"
 #include "net/server_context.hpp"
 
 namespace chat::net {
@@ -18,10 +19,13 @@ public:
 private:
   void do_accept();
   void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept_error(const boost::system::error_code& ec);
 
   boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;
   server_context& ctx_;
+  accept_backoff backoff_;
 };
 
 } // namespace chat::net

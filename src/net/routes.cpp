@@ -1,12 +1,20 @@
 #include "net/routes.hpp"
 
+#include <chrono>
+#include <thread>
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 #include <nlohmann/json.hpp>
 
 #include "app/messages.hpp"
+#include "chat/clock.hpp"
+#include "net/origin_check.hpp"
 #include "net/upgrade.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/names.hpp"
+#include "protocol/token.hpp"
 
 std::string_view web_asset(std::string_view name);
 
@@ -39,11 +47,30 @@ http_response asset(const http_request& req, std::string_view name, std::string_
   return reply(req, http::status::ok, type, std::string(body));
 }
 
+// With an auth secret, room names are for token holders only: /metrics and
+// /api/cluster, served to anyone, leave them out.
+bool hide_rooms(const server_context& ctx) {
+  return !ctx.cfg.auth_secret.empty();
+}
+
+bool is_room_group(const std::string& group) {
+  return group.compare(0, room_group("").size(), room_group("")) == 0;
+}
+
 json cluster_json(server_context& ctx) {
   auto info = ctx.stats->cluster();
   json peers = json::array();
-  for (const auto& p : info.peers)
-    peers.push_back({{"node", p.node}, {"node_id", p.node_id}, {"addr", p.addr}, {"url", p.url}});
+  for (const auto& p : info.peers) {
+    json peer{{"node", p.node}, {"node_id", p.node_id}, {"addr", p.addr}};
+    // A peer's URL is the peer's word; pages fail over to what is listed
+    // here, so only URLs whose origin this node allows are passed on.
+    if (peer_url_allowed(p.url, ctx.cfg.allowed_origins))
+      peer["url"] = p.url;
+    peers.push_back(std::move(peer));
+  }
+  if (hide_rooms(ctx))
+    for (auto it = info.group_sizes.begin(); it != info.group_sizes.end();)
+      it = is_room_group(it->first) ? info.group_sizes.erase(it) : std::next(it);
   return {{"node", ctx.cfg.node_name},
           {"node_id", to_string(ctx.sys.node())},
           {"url", ctx.cfg.public_url},
@@ -54,7 +81,34 @@ json cluster_json(server_context& ctx) {
           {"groups", info.group_sizes}};
 }
 
+/// With an auth secret: a refusal unless the request carries a valid token
+/// (?token= or Authorization: Bearer) that allows `room`.
+std::optional<http_response> refuse_reader(server_context& ctx, const http_request& req, const std::string& room) {
+  if (ctx.cfg.auth_secret.empty())
+    return std::nullopt;
+  auto q = parse_query(req.target());
+  std::string token;
+  if (auto it = q.find("token"); it != q.end()) {
+    token = it->second;
+  } else if (auto h = req.find(http::field::authorization); h != req.end()) {
+    std::string_view v = h->value();
+    if (v.size() > 7 && boost::algorithm::istarts_with(v, "bearer "))
+      token = std::string(v.substr(7));
+  }
+  if (token.empty())
+    return json_error(req, http::status::unauthorized, "unauthorized",
+                      "a token is required (?token= or Authorization: Bearer)");
+  auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
+  if (!claims)
+    return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
+  if (claims->rooms && !claims->rooms->count(room))
+    return json_error(req, http::status::forbidden, "forbidden", "the token does not allow this room");
+  return std::nullopt;
+}
+
 http_response room_history(server_context& ctx, const http_request& req, const std::string& room) {
+  if (auto no = refuse_reader(ctx, req, room))
+    return std::move(*no);
   if (!protocol::valid_room(room))
     return json_error(req, http::status::bad_request, "bad_request", "invalid room name");
   json arr = json::array();
@@ -75,6 +129,25 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
       return json_error(req, http::status::service_unavailable, "internal", "no chat server right now");
     caf::anon_send(cs, crash_atom::value, local_proof{});
     return json_reply(req, http::status::ok, {{"crashed", "chat_server"}});
+  }
+  if (path == "/debug/stall/actors") {
+    // Occupies every CAF scheduler thread for ms milliseconds: a node whose
+    // actors are swamped, for the /healthz test.
+    auto q = parse_query(req.target());
+    long ms = 0;
+    try {
+      ms = std::stol(q["ms"]);
+    } catch (const std::exception&) {
+    }
+    if (ms < 1 || ms > 30000)
+      return json_error(req, http::status::bad_request, "bad_request", "ms must be 1 to 30000");
+    auto workers = ctx.sys.scheduler().num_workers();
+    for (std::size_t i = 0; i < workers; ++i)
+      ctx.sys.spawn([ms](caf::event_based_actor* self) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        self->quit();
+      });
+    return json_reply(req, http::status::ok, {{"stalled", workers}, {"ms", ms}});
   }
   const std::string_view prefix = "/debug/crash/session/";
   if (path.substr(0, prefix.size()) == prefix) {
@@ -116,6 +189,13 @@ http_response json_error(const http_request& req, http::status status, const std
   return res;
 }
 
+http_response health_response(server_context& ctx, const http_request& req, const std::string& error) {
+  if (!error.empty())
+    return json_reply(req, http::status::service_unavailable,
+                      {{"error", "unhealthy"}, {"message", error}, {"node", ctx.cfg.node_name}});
+  return json_reply(req, http::status::ok, {{"status", "ok"}, {"node", ctx.cfg.node_name}});
+}
+
 std::string metrics_text(server_context& ctx) {
   const auto& s = *ctx.stats;
   auto info = s.cluster();
@@ -138,11 +218,20 @@ std::string metrics_text(server_context& ctx) {
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
   gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining ? 1 : 0);
   out += "# HELP chat_history_messages Messages kept in a room's history.\n# TYPE chat_history_messages gauge\n";
-  for (const auto& [room, n] : sizes)
-    out += "chat_history_messages{room=\"" + room + "\"} " + std::to_string(n) + "\n";
+  if (hide_rooms(ctx)) {
+    // One series without the room label: the total over all rooms.
+    std::size_t total = 0;
+    for (const auto& [room, n] : sizes)
+      total += n;
+    out += "chat_history_messages " + std::to_string(total) + "\n";
+  } else {
+    for (const auto& [room, n] : sizes)
+      out += "chat_history_messages{room=\"" + room + "\"} " + std::to_string(n) + "\n";
+  }
   out += "# HELP chat_group_members Members of a process group, cluster-wide.\n# TYPE chat_group_members gauge\n";
   for (const auto& [group, n] : info.group_sizes)
-    out += "chat_group_members{group=\"" + group + "\"} " + std::to_string(n) + "\n";
+    if (!hide_rooms(ctx) || !is_room_group(group))
+      out += "chat_group_members{group=\"" + group + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 
@@ -161,8 +250,8 @@ http_response handle_request(server_context& ctx, const http_request& req) {
     return asset(req, "app.js", "text/javascript; charset=utf-8");
   if (path == "/style.css")
     return asset(req, "style.css", "text/css; charset=utf-8");
-  if (path == "/healthz")
-    return json_reply(req, http::status::ok, {{"status", "ok"}, {"node", ctx.cfg.node_name}});
+  if (path == "/healthz") // answered by http_session after a round trip through the chat server
+    return health_response(ctx, req, "not probed");
   if (path == "/readyz") {
     bool ready = ctx.stats->ready && !ctx.stats->draining;
     return json_reply(req, ready ? http::status::ok : http::status::service_unavailable,

@@ -17,6 +17,9 @@ http_response handle_request(server_context& ctx, const http_request& req);
 http_response json_error(const http_request& req, boost::beast::http::status status, const std::string& code,
                          const std::string& message);
 
+/// /healthz: 200 when `error` is empty (the chat server answered), else 503.
+http_response health_response(server_context& ctx, const http_request& req, const std::string& error);
+
 /// Prometheus text exposition of the node's counters.
 std::string metrics_text(server_context& ctx);
 

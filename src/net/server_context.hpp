@@ -37,6 +37,9 @@ struct server_context {
   std::shared_ptr<history_store> store;
   session_registry sessions;
   std::atomic<std::uint64_t> next_session{0};
+  /// WebSocket sessions alive, upgrading or open: what --max-connections caps
+  /// (stats->connections counts only those past the handshake).
+  std::atomic<std::int64_t> ws_sessions{0};
 };
 
 } // namespace chat::net

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
 
-import { cluster, clusterInfo, REPO, stopAll, waitPeerCount } from '../integration/lib/node.mjs';
+import { cluster, clusterInfo, freePort, HOST, REPO, stopAll, waitPeerCount } from '../integration/lib/node.mjs';
 import { closeAll, isAlive, launchUser, livePids } from './lib/browser.mjs';
 import { Front } from './lib/front.mjs';
 import {
@@ -35,9 +35,12 @@ const users = () => [A, B];
 
 before(async () => {
   clearArtifacts('');
-  [n1, n2, n3] = await cluster(3);
-  frontA = await new Front('alice', [n1, n3, n2]).start();
-  frontB = await new Front('bob', [n2, n3, n1]).start();
+  // Every node admits pages of every node and of both fronts (--allowed-origins),
+  // as scripts/cluster.sh does: that is what lets a page fail over.
+  const [portA, portB] = [await freePort(), await freePort()];
+  [n1, n2, n3] = await cluster(3, { origins: [portA, portB].map((p) => `http://${HOST}:${p}`) });
+  frontA = await new Front('alice', [n1, n3, n2], portA).start();
+  frontB = await new Front('bob', [n2, n3, n1], portB).start();
   // One Chromium at a time: each is found by PID as the new child process.
   A = await launchUser('alice');
   B = await launchUser('bob');

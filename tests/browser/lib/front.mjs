@@ -18,14 +18,15 @@ export class Front {
   /**
    * @param {string} name for messages
    * @param {{name: string, httpPort: number}[]} backends in order of preference
+   * @param {number} [port] where to listen (default: a free port, taken at start)
    */
-  constructor(name, backends) {
+  constructor(name, backends, port = null) {
     this.name = name;
     this.backends = backends;
     this.sockets = new Set();
     this.routed = []; // backend name of every forwarded connection, in order
     this.server = null;
-    this.port = null;
+    this.port = port;
   }
 
   get origin() {
@@ -33,7 +34,7 @@ export class Front {
   }
 
   async start() {
-    this.port = await freePort();
+    this.port ??= await freePort();
     this.server = net.createServer((client) => this.#accept(client));
     await new Promise((resolve, reject) => {
       this.server.once('error', reject);

@@ -147,8 +147,10 @@ export class ChatNode {
    * @param {number} o.clusterPort
    * @param {string[]} [o.peers] "host:port" of every cluster member (own entry included is fine)
    * @param {object} [o.flags] extra flags: { 'history': 5, 'debug-endpoints': true }
+   * @param {string[]} [o.wrap] a command that runs chatd, e.g. ['prlimit', '--nofile=64', '--']
    */
-  constructor({ name, httpPort, clusterPort, peers = [], flags = {} }) {
+  constructor({ name, httpPort, clusterPort, peers = [], flags = {}, wrap = [] }) {
+    this.wrap = wrap;
     this.name = name;
     this.httpPort = httpPort;
     this.clusterPort = clusterPort;
@@ -217,9 +219,10 @@ export class ChatNode {
     if (usePdeathsig === undefined) {
       usePdeathsig = spawnSync('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'true']).status === 0;
     }
+    const command = [...this.wrap, CHATD_BIN, ...args];
     const [cmd, argv] = usePdeathsig
-      ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', CHATD_BIN, ...args]]
-      : [CHATD_BIN, args];
+      ? ['setpriv', ['--pdeathsig', 'SIGKILL', '--', ...command]]
+      : [command[0], command.slice(1)];
     this.exitInfo = null;
     const proc = spawn(cmd, argv, { stdio: ['ignore', fd, fd], env: childEnv() });
     fs.closeSync(fd);
@@ -329,8 +332,8 @@ export class ChatNode {
 }
 
 /** A node that is not started yet, on fresh ports. */
-export async function makeNode({ name = 'solo', flags = {}, peers = [] } = {}) {
-  return new ChatNode({ name, httpPort: await freePort(), clusterPort: await freePort(), peers, flags });
+export async function makeNode({ name = 'solo', flags = {}, peers = [], wrap = [] } = {}) {
+  return new ChatNode({ name, httpPort: await freePort(), clusterPort: await freePort(), peers, flags, wrap });
 }
 
 /** Starts one node (no peers) and waits until it is ready. */
@@ -343,12 +346,18 @@ export async function startNode(opts = {}) {
  * Starts n nodes named `${prefix}1`…`${prefix}n` that list each other in
  * --peers, and waits until every one answers /readyz 200. With
  * `waitPeers` (default true) it also waits until each node's /api/cluster
- * lists the n-1 others.
+ * lists the n-1 others. With `origins` (an array), every node gets
+ * --allowed-origins listing every node's URL plus those origins, as
+ * scripts/cluster.sh does: pages of one node may then fail over to the others.
  */
-export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000 } = {}) {
+export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000, origins } = {}) {
   const ports = [];
   for (let i = 0; i < n; i++) ports.push({ http: await freePort(), cluster: await freePort() });
   const peers = ports.map((p) => `${HOST}:${p.cluster}`);
+  if (origins) {
+    const all = [...ports.map((p) => `http://${HOST}:${p.http}`), ...origins];
+    flags = { 'allowed-origins': all.join(','), ...flags };
+  }
   const nodes = ports.map(
     (p, i) => new ChatNode({ name: `${prefix}${i + 1}`, httpPort: p.http, clusterPort: p.cluster, peers, flags }),
   );
