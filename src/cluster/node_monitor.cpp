@@ -10,6 +10,13 @@ namespace {
 
 using self_ptr = caf::stateful_actor<node_monitor_state>*;
 
+// Every message of this actor comes from this node (the scope, discovery);
+// CAF lets a peer address it by registered name, so check.
+bool from_this_node(self_ptr self) {
+  const auto& s = self->current_sender();
+  return s && s->node() == self->node();
+}
+
 void publish(self_ptr self) {
   auto& st = self->state;
   cluster_info info;
@@ -76,7 +83,11 @@ void bind_scope(self_ptr self) {
 
 caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats) {
   self->state.stats = std::move(stats);
+  self->set_default_handler(caf::drop);
   self->set_down_handler([=](caf::down_msg& dm) {
+    const auto& s = self->current_sender();
+    if (!s || caf::actor_cast<caf::actor_addr>(s) != dm.source)
+      return; // forged: a real one comes from the actor that went down
     if (self->state.scope && dm.source == self->state.scope.address()) {
       self->state.scope = nullptr;
       bind_scope(self);
@@ -85,15 +96,21 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
   bind_scope(self);
   return {
     [=](pg_changes_atom, const changes& cs) {
+      if (!from_this_node(self))
+        return;
       for (const auto& c : cs)
         apply(self, c);
       publish(self);
     },
     [=](node_up_atom, const caf::node_id& nid) {
+      if (!from_this_node(self))
+        return;
       node_up(self, nid);
       publish(self);
     },
     [=](node_down_atom, const caf::node_id& nid) {
+      if (!from_this_node(self))
+        return;
       auto it = self->state.peers.find(nid);
       if (it != self->state.peers.end()) {
         spdlog::warn("nodedown node={} node_id={} addr={}", it->second.node, it->second.node_id, it->second.addr);
@@ -105,6 +122,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
         self->send(cs, node_down_atom::value, nid);
     },
     [=](peer_addr_atom, const caf::node_id& nid, const std::string& addr, const std::string& url) {
+      if (!from_this_node(self))
+        return;
       auto it = self->state.peers.find(nid);
       if (it == self->state.peers.end()) {
         self->state.addrs[nid] = {addr, url};
@@ -115,6 +134,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       publish(self);
     },
     [=](tick_atom) {
+      if (!from_this_node(self))
+        return;
       if (!self->state.scope)
         bind_scope(self);
     },

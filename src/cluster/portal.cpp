@@ -5,6 +5,8 @@
 namespace chat::cluster {
 
 caf::behavior portal(caf::event_based_actor* self, std::string public_url) {
+  // Anyone reaching the cluster port can send here: no stderr line per stray message.
+  self->set_default_handler(caf::drop);
   return {
     [=](peer_addr_atom) { return public_url; },
     [=](pg_peer_atom) -> caf::result<caf::actor> {

@@ -1,0 +1,180 @@
+// Mutual TLS on the cluster port. Two nodes with certificates of one CA (on
+// 127.0.0.1 and 127.0.0.2) form a cluster and chat. Then two intruders point
+// --peers at them: a node with a certificate of another CA, and a plaintext
+// node. Before TLS either one joined, got every room's history and every live
+// message, and could speak as any user; now both are refused in the
+// handshake, which the refusing node logs. A raw client that sends a BASP
+// header with a huge payload length (CAF 0.17 allocates it before any check)
+// only reaches the TLS record layer. And a node whose key does not fit its
+// certificate, or whose certificate the CA did not sign, refuses to start.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import { after, before } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { makeCerts } from './lib/certs.mjs';
+import { converge } from './lib/checks.mjs';
+import { QUIET_MS, connect, unique } from './lib/client.mjs';
+import { roomHistory } from './lib/http.mjs';
+import { ChatNode, clusterInfo, freePort, makeNode, waitFor, waitPeerCount } from './lib/node.mjs';
+import { cleanup, test } from './lib/test.mjs';
+
+const ROOM = 'lobby';
+let certs;
+let foreign;
+let t1;
+let t2;
+const peers = () => [t1.clusterAddr, t2.clusterAddr];
+
+function log(node) {
+  return fs.readFileSync(node.logFile, 'utf8');
+}
+
+/** Waits until the log of `node` has a line matching `re`; returns the line. */
+async function logLine(node, re, timeoutMs = 25_000) {
+  return waitFor(() => log(node).split('\n').find((l) => re.test(l)), timeoutMs, { what: `${node.name} to log ${re}` });
+}
+
+function rssMb(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+before(async () => {
+  certs = makeCerts('cluster', {
+    t1: 'IP:127.0.0.1,DNS:t1.local',
+    t2: 'IP:127.0.0.2,DNS:t2.local',
+    wrongkey: 'IP:127.0.0.5',
+  });
+  foreign = makeCerts('foreign', { x1: 'IP:127.0.0.3' });
+  const ports = [];
+  for (let i = 0; i < 2; i++) ports.push({ http: await freePort(), cluster: await freePort() });
+  const addrs = ['127.0.0.1', '127.0.0.2'].map((h, i) => `${h}:${ports[i].cluster}`);
+  t1 = new ChatNode({ name: 't1', host: '127.0.0.1', httpPort: ports[0].http, clusterPort: ports[0].cluster, peers: addrs, tls: certs.forNode('t1') });
+  t2 = new ChatNode({ name: 't2', host: '127.0.0.2', httpPort: ports[1].http, clusterPort: ports[1].cluster, peers: addrs, tls: certs.forNode('t2') });
+  await Promise.all([t1.start(), t2.start()]);
+  await Promise.all([waitPeerCount(t1, 1), waitPeerCount(t2, 1)]);
+});
+after(cleanup);
+
+test('two nodes with certificates of one CA form a cluster over TLS and chat across nodes', async () => {
+  assert.match(log(t1), /cluster 127\.0\.0\.1:\d+ \(mutual TLS\)/);
+  assert.doesNotMatch(log(t1), /PLAINTEXT/);
+  assert.deepEqual((await clusterInfo(t1)).peers.map((p) => p.node), ['t2']);
+  assert.deepEqual((await clusterInfo(t2)).peers.map((p) => p.node), ['t1']);
+  const a = await connect(t1, { user: unique('ann'), rooms: [ROOM] });
+  const b = await connect(t2, { user: unique('bob'), rooms: [ROOM] });
+  await converge([a, b], ROOM, [a.welcome.user, b.welcome.user]);
+  const sent = await a.say(ROOM, 'over TLS');
+  await b.next({ type: 'message', id: sent.id });
+  await waitFor(async () => (await roomHistory(t2, ROOM)).some((m) => m.id === sent.id), 10_000, { what: 'the message in t2 history' });
+  a.close();
+  b.close();
+});
+
+/**
+ * Starts `intruder` with --peers at the cluster and shows it is kept out:
+ * the refusal is logged by a cluster node, nobody lists it, it gets no
+ * history, and no message crosses in either direction.
+ */
+async function keptOut(intruder, refusedRe) {
+  // The cluster has history and a live client before the intruder comes.
+  const inside = await connect(t1, { user: unique('ins'), rooms: [ROOM] });
+  await inside.awaitJoined([ROOM]);
+  const before = await inside.say(ROOM, 'said before the intruder came');
+  await waitFor(async () => (await roomHistory(t2, ROOM)).some((m) => m.id === before.id), 10_000, { what: 'history on t2' });
+
+  await intruder.start();
+  // Discovery on the intruder dials both nodes every 500 ms; wait for both
+  // refusals, so that every path in has been tried.
+  const line = await logLine(t1, refusedRe);
+  await logLine(t2, refusedRe);
+  assert.match(line, /cluster TLS: (refused connection from 127\.0\.0\.\d+:\d+: handshake failed: \S|no TLS handshake with 127\.0\.0\.\d+:\d+ within)/);
+
+  const out = await connect(intruder, { user: unique('out'), rooms: [ROOM] });
+  await out.awaitJoined([ROOM]);
+  const fromOut = await out.say(ROOM, 'from the intruder');
+  const fromIn = await inside.say(ROOM, 'from inside');
+  // Two more dial rounds of the intruder, then look.
+  await sleep(1000 + QUIET_MS);
+
+  for (const n of [t1, t2]) {
+    const info = await clusterInfo(n);
+    assert.deepEqual(info.peers.map((p) => p.node), [n === t1 ? 't2' : 't1'], `${n.name} peers`);
+    const hist = await roomHistory(n, ROOM);
+    assert.ok(!hist.some((m) => m.id === fromOut.id), `${n.name} has the intruder's message`);
+  }
+  assert.deepEqual((await clusterInfo(intruder)).peers, [], 'the intruder lists peers');
+  const outHist = await roomHistory(intruder, ROOM);
+  assert.ok(!outHist.some((m) => m.id === before.id || m.id === fromIn.id), "the intruder got the cluster's history");
+  assert.deepEqual(outHist.map((m) => m.id), [fromOut.id], "the intruder's history is its own message only");
+  assert.equal(out.seen({ type: 'message', id: fromIn.id }).length, 0, 'the intruder got a live message');
+  assert.equal(inside.seen({ type: 'message', id: fromOut.id }).length, 0, 'the cluster got the intruder message');
+  assert.ok(!inside.presentUsers(ROOM).has(out.welcome.user), 'the intruder user shows in the cluster');
+  assert.match(log(intruder), /discovery: TLS connect to .* failed|PLAINTEXT/);
+  out.close();
+  inside.close();
+  await intruder.stop();
+}
+
+test('a node with a certificate of another CA is refused, and the refusal is logged', { timeout: 60_000 }, async () => {
+  const x1 = await makeNode({ name: 'x1', host: '127.0.0.3', peers: peers(), tls: foreign.forNode('x1') });
+  await keptOut(x1, /refused connection from 127\.0\.0\.3:.*(unknown ca|certificate verify failed)/);
+  assert.match(log(x1), /discovery: TLS connect to 127\.0\.0\.[12]:\d+ failed/);
+});
+
+// A plaintext CAF node connects and waits for the server to speak first, as
+// BASP does; the TLS node waits for a ClientHello. Nothing moves until the
+// TLS node's handshake deadline (10 s) closes the connection and logs it.
+test('a plaintext node is refused, and the refusal is logged', { timeout: 60_000 }, async () => {
+  const p1 = await makeNode({ name: 'p1', host: '127.0.0.4', peers: peers() });
+  await keptOut(p1, /(refused connection from|no TLS handshake with) 127\.0\.0\.4:/);
+  assert.match(log(p1), /PLAINTEXT/);
+});
+
+test('a BASP header with a huge payload length only reaches the TLS record layer', async () => {
+  const rssBefore = rssMb(t1.pid);
+  const sockets = [];
+  for (let i = 0; i < 3; i++) {
+    sockets.push(
+      new Promise((resolve, reject) => {
+        const s = net.connect({ host: t1.host, port: t1.clusterPort }, () => {
+          // 32 bytes of 0xff: a BASP 0.17 header whose payload length is ~4 GB.
+          s.write(Buffer.concat([Buffer.alloc(32, 0xff), crypto.randomBytes(4096)]));
+        });
+        s.setTimeout(10_000, () => reject(new Error('the node kept the garbage connection open')));
+        s.on('error', () => {}); // a reset is as good as a close
+        s.on('close', resolve);
+      }),
+    );
+  }
+  await Promise.all(sockets); // the node closed each one
+  await logLine(t1, /refused connection from 127\.0\.0\.1:\d+: handshake failed/);
+  const rss = rssMb(t1.pid);
+  assert.ok(rss < 200, `RSS of t1 is ${rss.toFixed(0)} MB (was ${rssBefore.toFixed(0)} MB)`);
+  // Still serving, still clustered.
+  const a = await connect(t1, { user: unique('ann'), rooms: [ROOM] });
+  const b = await connect(t2, { user: unique('bob'), rooms: [ROOM] });
+  await converge([a, b], ROOM, [a.welcome.user, b.welcome.user]);
+  const sent = await a.say(ROOM, 'still here');
+  await b.next({ type: 'message', id: sent.id });
+  a.close();
+  b.close();
+});
+
+test('a node whose key does not fit its certificate, or whose certificate the CA did not sign, refuses to start', async () => {
+  const cases = [
+    [{ ...certs.forNode('wrongkey'), key: certs.forNode('t1').key }, /does not belong to the certificate/],
+    [{ ...foreign.forNode('x1'), ca: certs.ca }, /does not verify against --cluster-tls-ca/],
+    [{ ...certs.forNode('wrongkey'), ca: `${certs.dir}/missing.pem` }, /--cluster-tls-ca .*missing\.pem: No such file/],
+  ];
+  for (const [tls, re] of cases) {
+    const bad = await makeNode({ name: 'bad', host: '127.0.0.5', tls });
+    await assert.rejects(bad.start({ readyTimeoutMs: 10_000 }), /exited before it was ready/);
+    assert.equal(bad.exitInfo.code, 2);
+    assert.match(log(bad), re);
+  }
+});
