@@ -45,10 +45,18 @@ std::optional<std::string> check_tls_files(const std::string& cert, const std::s
   // The same calls CAF makes for every cluster connection (caf::openssl::session).
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1)
     return "--cluster-tls-cert " + cert + " is not a PEM certificate: " + ssl_reason();
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key.c_str(), SSL_FILETYPE_PEM) != 1)
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> pkey{nullptr, &EVP_PKEY_free};
+  {
+    std::unique_ptr<BIO, int (*)(BIO*)> bio{BIO_new_file(key.c_str(), "r"), &BIO_free};
+    // No passphrase callback: CAF is given no passphrase either.
+    auto no_pass = [](char*, int, int, void*) { return 0; };
+    if (bio)
+      pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_pass, nullptr));
+  }
+  if (!pkey)
     return "--cluster-tls-key " + key + " is not a usable PEM private key (encrypted keys are not supported): "
            + ssl_reason();
-  if (SSL_CTX_check_private_key(ctx.get()) != 1)
+  if (SSL_CTX_use_PrivateKey(ctx.get(), pkey.get()) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1)
     return "--cluster-tls-key " + key + " does not belong to the certificate " + cert + ": " + ssl_reason();
   if (SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1)
     return "--cluster-tls-ca " + ca + " is not a PEM CA certificate: " + ssl_reason();

@@ -57,35 +57,52 @@ std::atomic<bool> audit_on{false};
 
 constexpr auto handshake_deadline = std::chrono::seconds(10);
 
-/// At most `burst` lines per `window`; the rest are counted and the count is
-/// reported with the next line that gets through.
+/// One line per (peer host, reason) a minute, and at most `burst` lines a
+/// minute in all; what is held back is counted and reported with the next
+/// line of the same key.
 class log_limit {
 public:
-  bool allow(std::size_t& suppressed) {
+  bool allow(const std::string& key, std::size_t& suppressed) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto now = std::chrono::steady_clock::now();
     if (now - start_ >= window) {
       start_ = now;
       used_ = 0;
     }
-    if (used_ >= burst) {
-      ++suppressed_;
+    if (last_.size() > 4096)
+      last_.clear();
+    auto& k = last_[key];
+    if ((k.logged && now - k.at < window) || used_ >= burst) {
+      ++k.suppressed;
       return false;
     }
     ++used_;
-    suppressed = suppressed_;
-    suppressed_ = 0;
+    k.logged = true;
+    k.at = now;
+    suppressed = k.suppressed;
+    k.suppressed = 0;
     return true;
   }
 
 private:
-  static constexpr std::size_t burst = 10;
+  struct entry {
+    bool logged = false;
+    std::chrono::steady_clock::time_point at{};
+    std::size_t suppressed = 0;
+  };
+  static constexpr std::size_t burst = 30;
   static constexpr std::chrono::seconds window{60};
   std::mutex mtx_;
   std::chrono::steady_clock::time_point start_{};
   std::size_t used_ = 0;
-  std::size_t suppressed_ = 0;
+  std::map<std::string, entry> last_;
 };
+
+/// "1.2.3.4:567" -> "1.2.3.4": the port changes with every connection.
+std::string host_of(const std::string& peer) {
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
 
 log_limit accept_limit;
 log_limit connect_limit;
@@ -181,7 +198,7 @@ void on_info(const SSL* ssl, int where, int ret) {
     return;
   }
   std::size_t suppressed = 0;
-  if (!(server ? accept_limit : connect_limit).allow(suppressed))
+  if (!(server ? accept_limit : connect_limit).allow(host_of(peer) + " " + why, suppressed))
     return;
   std::string more = suppressed ? fmt::format(" ({} similar message(s) suppressed)", suppressed) : "";
   if (server)
@@ -215,7 +232,7 @@ void reaper() {
     }
     for (const auto& peer : stalled) {
       std::size_t suppressed = 0;
-      if (stall_limit.allow(suppressed))
+      if (stall_limit.allow(host_of(peer), suppressed))
         spdlog::warn("cluster TLS: no TLS handshake with {} within {} s (a plaintext or stalled peer): closed{}", peer,
                      handshake_deadline.count(),
                      suppressed ? fmt::format(" ({} similar message(s) suppressed)", suppressed) : "");
