@@ -223,6 +223,10 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, discovery_co
   self->state.stats = std::move(stats);
   // Reachable by registered name from any peer: drop what is not ours quietly.
   self->set_default_handler(caf::drop);
+  // An error message that is not the answer to a request of ours (anyone
+  // can send one, and an actor whose default handler drops our message
+  // answers with one) would end the actor under CAF's default error handler.
+  self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& dm) {
     const auto& s = self->current_sender();
     if (!s || caf::actor_cast<caf::actor_addr>(s) != dm.source)

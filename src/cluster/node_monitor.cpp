@@ -84,6 +84,10 @@ void bind_scope(self_ptr self) {
 caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats) {
   self->state.stats = std::move(stats);
   self->set_default_handler(caf::drop);
+  // An error message that is not the answer to a request of ours (anyone
+  // can send one, and an actor whose default handler drops our message
+  // answers with one) would end the actor under CAF's default error handler.
+  self->set_error_handler([](caf::error&) {});
   self->set_down_handler([=](caf::down_msg& dm) {
     const auto& s = self->current_sender();
     if (!s || caf::actor_cast<caf::actor_addr>(s) != dm.source)

@@ -26,6 +26,7 @@ bool sent_by(self_ptr self, const caf::actor& peer) {
 void dropped(self_ptr self, const char* what, const std::string& why) {
   auto& st = self->state;
   ++st.dropped;
+  spdlog::debug("pg: dropped {}: {}", what, why);
   auto now = std::chrono::steady_clock::now();
   if (now - st.last_drop_report < std::chrono::seconds(10))
     return;
@@ -100,6 +101,10 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
   // CAF's default prints every unexpected message to stderr: a log flood
   // anyone on the cluster port could cause.
   self->set_default_handler(caf::drop);
+  // An error message that is not the answer to a request of ours (anyone
+  // can send one, and an actor whose default handler drops our message
+  // answers with one) would end the actor under CAF's default error handler.
+  self->set_error_handler([](caf::error&) {});
   return {
     [=](pg_join_atom, const std::string& group, const member& m) {
       if (!from_this_node(self) || !m.actor || m.actor.node() != self->node())

@@ -11,11 +11,14 @@
 //
 // It sends every attack to A from one actor, then one legitimate join as a
 // control, then asks A's portal a question: when the answer arrives, A has
-// received everything before it. Prints one JSON line with the node ids.
+// received everything before it. Prints one JSON line with the node ids, then
+// stays connected until its stdin closes (at most 60 s), so that the test can
+// look while the rogue is still a peer.
 
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -33,7 +36,7 @@ struct targets {
   caf::actor a_nodemon, b_chat;
 };
 
-void attack(caf::event_based_actor* self, targets t, caf::actor done) {
+caf::behavior attack(caf::event_based_actor* self, targets t, caf::actor done) {
   self->set_default_handler(caf::drop);
   caf::actor me{self};
   // 1. Impersonation: messages naming B's scope, sent by us.
@@ -62,6 +65,8 @@ void attack(caf::event_based_actor* self, targets t, caf::actor done) {
              std::vector<member>{{me, "rogue"}});
   self->request(t.a_portal, std::chrono::seconds(10), peer_addr_atom::value)
     .then([=](const std::string&) { self->send(done, true); }, [=](const caf::error&) { self->send(done, false); });
+  // Stay up as A's peer until main() has seen the answer and printed.
+  return {[](int) {}};
 }
 
 caf::actor remote(caf::actor_system& sys, const char* host, const char* port) {
@@ -118,6 +123,13 @@ int main(int argc, char** argv) {
   std::cout << "{\"ok\":" << (ok ? "true" : "false") << ",\"rogue_node\":\"" << to_string(sys.node())
             << "\",\"a_node\":\"" << to_string(t.a_scope.node()) << "\",\"b_node\":\"" << to_string(t.b_scope.node())
             << "\"}" << std::endl;
+  // Stay A's peer while the test looks: until stdin closes, at most 60 s.
+  std::thread{[] {
+    std::this_thread::sleep_for(std::chrono::seconds(60));
+    std::_Exit(3);
+  }}.detach();
+  while (std::cin.get() != EOF) {
+  }
   caf::anon_send_exit(fake_scope, caf::exit_reason::user_shutdown);
   return ok ? 0 : 1;
 }

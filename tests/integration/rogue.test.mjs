@@ -11,7 +11,7 @@
 // /api/cluster, A has handled everything before it.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -26,11 +26,15 @@ const ROGUE_BIN = process.env.ROGUE_BIN || path.join(path.dirname(CHATD_BIN), 'r
 const ROOM = 'lobby';
 let A;
 let B;
+let rogue;
 
 before(async () => {
   [A, B] = await cluster(2, { prefix: 'r' });
 });
-after(cleanup);
+after(async () => {
+  if (rogue && rogue.exitCode === null && rogue.signalCode === null) rogue.kill('SIGKILL');
+  await cleanup();
+});
 
 test('a rogue peer cannot impersonate a scope, use the local API, or claim what is not its own', { timeout: 60_000 }, async () => {
   assert.ok(fs.existsSync(ROGUE_BIN), `rogue_node not found at ${ROGUE_BIN} (build it, or set ROGUE_BIN)`);
@@ -44,10 +48,16 @@ test('a rogue peer cannot impersonate a scope, use the local API, or claim what 
 
   const [aHost, aPort] = A.clusterAddr.split(':');
   const [bHost, bPort] = B.clusterAddr.split(':');
-  const res = spawnSync(ROGUE_BIN, [aHost, aPort, bHost, bPort], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
-  assert.equal(res.status, 0, `rogue_node failed (${res.status ?? res.signal}): ${res.stderr}`);
-  const ids = JSON.parse(res.stdout.trim().split('\n').pop());
-  assert.equal(ids.ok, true);
+  // The rogue stays connected until its stdin closes; killed by PID at the latest in `finally`.
+  rogue = spawn(ROGUE_BIN, [aHost, aPort, bHost, bPort], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  rogue.stdout.on('data', (c) => (out += c));
+  rogue.stderr.on('data', (c) => (err += c));
+  await waitFor(() => out.includes('\n') || rogue.exitCode !== null, 30_000, { what: 'the rogue to report' });
+  assert.ok(out.includes('\n'), `rogue_node failed (${rogue.exitCode}): ${err}`);
+  const ids = JSON.parse(out.trim().split('\n')[0]);
+  assert.equal(ids.ok, true, `rogue_node: ${out} ${err}`);
 
   // The control: the rogue is a peer (plaintext) and its own member counts.
   await waitFor(async () => (await clusterInfo(A)).groups['room:rogue-control'] === 1, 10_000, {
@@ -80,4 +90,5 @@ test('a rogue peer cannot impersonate a scope, use the local API, or claim what 
   assert.doesNotMatch(log, /unexpected message/);
   onA.close();
   onB.close();
+  rogue.stdin.end();
 });
