@@ -139,7 +139,7 @@ int run_node(const config& cfg) {
       spdlog::critical("cluster TLS: {}", *err);
       return 2;
     }
-    cluster::enable_tls_audit();
+    cluster::enable_tls_audit(std::chrono::milliseconds(cfg.peer_timeout_ms));
   } else {
     spdlog::warn("cluster port {}:{} is PLAINTEXT and unauthenticated: anyone who reaches it joins the cluster, "
                  "reads every room and speaks as any user. Set --cluster-tls-cert, --cluster-tls-key and "

@@ -35,6 +35,8 @@
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -56,6 +58,7 @@ namespace {
 std::atomic<bool> audit_on{false};
 
 constexpr auto handshake_deadline = std::chrono::seconds(10);
+std::atomic<unsigned> user_timeout_ms{0};
 
 /// One line per (peer host, reason) a minute, and at most `burst` lines a
 /// minute in all; what is held back is counted and reported with the next
@@ -167,6 +170,13 @@ void note_fd(const SSL* ssl) {
   if (it != pending.end() && it->second.fd < 0 && SSL_get_fd(ssl) >= 0) {
     it->second.fd = SSL_get_fd(ssl);
     it->second.peer = peer_of(ssl);
+    // What we queue to a peer is CAF's (an unbounded buffer inside its
+    // BASP broker, out of our reach). A peer that stops reading keeps
+    // answering heartbeats only as long as it reads them; the kernel bounds
+    // the rest: data unacknowledged (or a zero window) for this long aborts
+    // the connection, which CAF then closes like any other.
+    if (auto t = user_timeout_ms.load(); t > 0)
+      setsockopt(it->second.fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &t, sizeof(t));
   }
 }
 
@@ -242,7 +252,8 @@ void reaper() {
 
 } // namespace
 
-void enable_tls_audit() {
+void enable_tls_audit(std::chrono::milliseconds peer_timeout) {
+  user_timeout_ms = static_cast<unsigned>(peer_timeout.count());
   static std::once_flag once;
   std::call_once(once, [] {
     audit_on = true;
