@@ -9,6 +9,7 @@
 // certificate, or whose certificate the CA did not sign, refuses to start.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -50,6 +51,7 @@ before(async () => {
     t1: 'IP:127.0.0.1,DNS:t1.local',
     t2: 'IP:127.0.0.2,DNS:t2.local',
     wrongkey: 'IP:127.0.0.5',
+    t2next: 'IP:127.0.0.2,DNS:t2.local',
   });
   foreign = makeCerts('foreign', { x1: 'IP:127.0.0.3' });
   const ports = [];
@@ -196,4 +198,36 @@ test('a node whose key does not fit its certificate, or whose certificate the CA
     assert.equal(bad.exitInfo.code, 2);
     assert.match(log(bad), re);
   }
+});
+
+/** The serial of the certificate a node presents on its cluster port (openssl s_client, as t1). */
+function servedSerial(node) {
+  const t1c = certs.forNode('t1');
+  const res = spawnSync(
+    'openssl',
+    ['s_client', '-connect', node.clusterAddr, '-cert', t1c.cert, '-key', t1c.key, '-CAfile', t1c.ca, '-verify_return_error'],
+    { input: '', encoding: 'utf8', timeout: 10_000 },
+  );
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(res.stdout ?? '');
+  if (!pem) throw new Error(`no certificate from ${node.name}: ${res.stderr}`);
+  return new crypto.X509Certificate(pem[0]).serialNumber;
+}
+
+test('a replaced certificate is served to the next connection without a restart', async () => {
+  const t2c = certs.forNode('t2');
+  const next = certs.forNode('t2next');
+  const oldSerial = new crypto.X509Certificate(fs.readFileSync(t2c.cert)).serialNumber;
+  const newSerial = new crypto.X509Certificate(fs.readFileSync(next.cert)).serialNumber;
+  assert.notEqual(oldSerial, newSerial);
+  assert.equal(servedSerial(t2), oldSerial);
+  // Atomically, as the kubelet swaps a Secret volume: key first, then the certificate
+  // (a connection in between would see a mismatch; none is made here).
+  for (const [from, to] of [[next.key, t2c.key], [next.cert, t2c.cert]]) {
+    fs.copyFileSync(from, `${to}.new`);
+    fs.renameSync(`${to}.new`, to);
+  }
+  assert.equal(servedSerial(t2), newSerial);
+  // The cluster still works: t1 restarted must connect to t2 with its new certificate.
+  await t1.restart();
+  await Promise.all([waitPeerCount(t1, 1), waitPeerCount(t2, 1)]);
 });
