@@ -20,12 +20,12 @@ RUN rm -rf build \
  && strip build/chatd
 
 FROM debian:12-slim AS runtime
-# Runtime libraries of build/chatd (ldd): libcaf_core/libcaf_io 0.17.6,
-# libspdlog 1.10 (+ libfmt 9), libcrypto 3 (libssl3); libstdc++6, libgcc-s1
+# Runtime libraries of build/chatd (ldd): libcaf_core/libcaf_io/libcaf_openssl 0.17.6,
+# libspdlog 1.10 (+ libfmt 9), libssl/libcrypto 3 (libssl3); libstdc++6, libgcc-s1
 # and libc6 are already in debian:12-slim.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 libspdlog1.10 libfmt9 libssl3 \
+      libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libspdlog1.10 libfmt9 libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 chat \
  && useradd --system --uid 10001 --gid chat --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin chat

@@ -4,6 +4,9 @@
 # Node i serves http://127.0.0.1:(8080+i)/ and peers on port 9100+i; every
 # node gets the same static peer list and finds the others through the same
 # discovery code a Kubernetes pod uses.
+# The cluster port speaks mutual TLS: a throwaway CA and a certificate per
+# node are made with scripts/make-certs.sh in $CLUSTER_CERTS (default
+# /tmp/chat-cluster/certs) unless there already. PLAINTEXT=1 turns TLS off.
 #   N=5 scripts/cluster.sh     CHATD=path/to/chatd scripts/cluster.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +14,13 @@ n=${N:-${1:-3}}
 bin=${CHATD:-build/chatd}
 logs=${CLUSTER_LOGS:-/tmp/chat-cluster}
 mkdir -p "$logs"
+certs=${CLUSTER_CERTS:-$logs/certs}
+tls=()
+if [ -z "${PLAINTEXT:-}" ]; then
+  for i in $(seq 1 "$n"); do
+    [ -s "$certs/node$i.pem" ] || scripts/make-certs.sh "$certs" "node$i=IP:127.0.0.1,DNS:localhost" 2>/dev/null
+  done
+fi
 
 peers=""
 for i in $(seq 1 "$n"); do peers+="${peers:+,}127.0.0.1:$((9100 + i))"; done
@@ -31,7 +41,9 @@ stop() {
 trap stop INT TERM EXIT
 
 for i in $(seq 1 "$n"); do
-  "$bin" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((8080 + i)) \
+  [ -z "${PLAINTEXT:-}" ] && tls=(--cluster-tls-cert "$certs/node$i.pem" --cluster-tls-key "$certs/node$i.key"
+                                  --cluster-tls-ca "$certs/ca.pem")
+  "$bin" "${tls[@]}" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((8080 + i)) \
     --cluster-addr 127.0.0.1 --cluster-port $((9100 + i)) --peers "$peers" --allowed-origins "$origins" \
     --discovery-interval-ms 1000 --peer-timeout-ms 4000 >"$logs/node$i.log" 2>&1 &
   pids+=($!)
@@ -46,6 +58,11 @@ for i in $(seq 1 "$n"); do
 done
 
 echo "chat cluster of $n node(s) is up (logs in $logs):"
+if [ -z "${PLAINTEXT:-}" ]; then
+  echo "cluster port: mutual TLS, CA and node certificates in $certs"
+else
+  echo "cluster port: PLAINTEXT (anyone reaching 127.0.0.1:910x can join)"
+fi
 for i in $(seq 1 "$n"); do echo "  node$i  http://127.0.0.1:$((8080 + i))/"; done
 echo "open two of them in two browser tabs and chat; Ctrl-C stops the cluster"
 wait -n "${pids[@]}" || true

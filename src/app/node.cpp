@@ -7,12 +7,14 @@
 #include <boost/asio.hpp>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
 #include "app/node_stats.hpp"
 #include "app/supervisor.hpp"
 #include "chat/chat_server.hpp"
+#include "cluster/cluster_tls.hpp"
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
 #include "cluster/pg_scope.hpp"
@@ -53,8 +55,21 @@ struct stop_latch {
 /// CAF scheduler threads; the chat server's fan-out shards match them.
 constexpr std::size_t caf_threads = 2;
 
+bool cluster_tls(const config& cfg) {
+  return !cfg.cluster_tls_cert.empty();
+}
+
 void configure_caf(caf::actor_system_config& cc, const config& cfg) {
   cc.load<caf::io::middleman>();
+  if (cluster_tls(cfg)) {
+    // Mutual TLS: with a CA set, CAF requires and verifies a certificate on
+    // both sides of every cluster connection (SSL_VERIFY_PEER and
+    // SSL_VERIFY_FAIL_IF_NO_PEER_CERT in caf::openssl::session).
+    cc.load<caf::openssl::manager>();
+    cc.openssl_certificate = cfg.cluster_tls_cert;
+    cc.openssl_key = cfg.cluster_tls_key;
+    cc.openssl_cafile = cfg.cluster_tls_ca;
+  }
   add_message_types(cc);
   auto timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
   // BASP heartbeats every quarter of the timeout; a connection silent for the
@@ -86,6 +101,7 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   dc.self_addr = cfg.advertise_addr;
   dc.self_port = cfg.cluster_port;
   dc.interval = std::chrono::milliseconds(cfg.discovery_interval_ms);
+  dc.tls = cluster_tls(cfg);
   return {
     {registry_name::pg_scope, [](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope); }},
     {registry_name::node_monitor, [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats); }},
@@ -120,6 +136,18 @@ void drain(net::server_context& ctx, asio::io_context& ioc, std::shared_ptr<net:
 } // namespace
 
 int run_node(const config& cfg) {
+  if (cluster_tls(cfg)) {
+    if (auto err = cluster::check_tls_files(cfg.cluster_tls_cert, cfg.cluster_tls_key, cfg.cluster_tls_ca)) {
+      spdlog::critical("cluster TLS: {}", *err);
+      return 2;
+    }
+    cluster::enable_tls_audit(std::chrono::milliseconds(cfg.peer_timeout_ms));
+  } else {
+    spdlog::warn("cluster port {}:{} is PLAINTEXT and unauthenticated: anyone who reaches it joins the cluster, "
+                 "reads every room and speaks as any user. Set --cluster-tls-cert, --cluster-tls-key and "
+                 "--cluster-tls-ca (docs/config.md)",
+                 cfg.cluster_addr, cfg.cluster_port);
+  }
   caf::actor_system_config cc;
   configure_caf(cc, cfg);
   caf::actor_system sys{cc};
@@ -128,7 +156,9 @@ int run_node(const config& cfg) {
   auto store = make_memory_store(cfg.history, /*resume overlap*/ 5'000'000);
 
   auto portal = sys.spawn(cluster::portal, cfg.public_url);
-  auto published = sys.middleman().publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true);
+  auto published = cluster_tls(cfg)
+                     ? caf::openssl::publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true)
+                     : sys.middleman().publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true);
   if (!published) {
     spdlog::critical("cannot open cluster port {}:{}: {}", cfg.cluster_addr, cfg.cluster_port,
                      sys.render(published.error()));
@@ -169,8 +199,8 @@ int run_node(const config& cfg) {
   std::vector<std::thread> threads;
   for (int i = 0; i < cfg.threads; ++i)
     threads.emplace_back([&ioc] { ioc.run(); });
-  spdlog::info("node {} serving http://{}:{}/ cluster {}:{}", cfg.node_name, cfg.http_addr, cfg.http_port,
-               cfg.cluster_addr, cfg.cluster_port);
+  spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({})", cfg.node_name, cfg.http_addr, cfg.http_port,
+               cfg.cluster_addr, cfg.cluster_port, cluster_tls(cfg) ? "mutual TLS" : "plaintext");
 
   int code = latch.wait();
   ioc.stop();

@@ -7,6 +7,7 @@
 
 #include "app/messages.hpp"
 #include "chat/fanout_shard.hpp"
+#include "cluster/sender_checks.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/names.hpp"
 
@@ -16,18 +17,13 @@ namespace {
 
 using self_ptr = caf::stateful_actor<chat_server_state>*;
 using steady = std::chrono::steady_clock;
+using cluster::from_this_node;
 using cluster::member;
 
 
 
 bool is_local(self_ptr self, const caf::actor& a) {
   return a.node() == self->node();
-}
-
-/// The local API (subscribe, publish, ...) is for this node's connections.
-bool from_local(self_ptr self) {
-  const auto& sender = self->current_sender();
-  return sender && sender->node() == self->node();
 }
 
 /// Replication is taken only from nodes our scope knows as peers: anything
@@ -400,6 +396,8 @@ void bind_scope(self_ptr self) {
 }
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
+  if (!cluster::genuine(self, dm))
+    return;
   auto& st = self->state;
   if (st.scope && dm.source == st.scope.address()) {
     spdlog::warn("chat: scope went down, binding the new one");
@@ -520,6 +518,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
   // A restarted chat server never hands out a timestamp below what it stored.
   st.clock.observe(st.store->max_ts());
   st.ids = std::make_unique<id_generator>(st.cfg.node_name, random_nonce());
+  cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, st.cfg.fanout_shards); ++i)
     st.shards.push_back(self->spawn<caf::linked>(fanout_shard));
@@ -528,26 +527,26 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
   return {
     [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
         const member& conn) -> caf::result<std::vector<room_snapshot>> {
-      if (!from_local(self))
+      if (!from_this_node(self))
         return caf::sec::request_receiver_down;
       return subscribe(self, rooms, since, conn);
     },
     [=](unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor& conn) {
-      if (from_local(self))
+      if (from_this_node(self))
         for (const auto& room : rooms)
           local_leave(self, room, conn);
     },
     [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> caf::result<publish_result> {
-      if (!from_local(self))
+      if (!from_this_node(self))
         return caf::sec::request_receiver_down;
       return publish(self, draft, conn, may_publish);
     },
     [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
-      if (from_local(self))
+      if (from_this_node(self))
         fan_out(self, room, user, "typing", start ? "start" : "stop");
     },
     [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
-      if (from_local(self))
+      if (from_this_node(self))
         fan_out(self, room, user, "read", id);
     },
     [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) -> caf::result<message> {
@@ -577,18 +576,18 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       return self->state.store->all();
     },
     [=](pg_changes_atom, const cluster::changes& cs) {
-      if (!from_local(self))
+      if (!from_this_node(self))
         return;
       for (const auto& c : cs)
         if (!is_local(self, c.who.actor))
           remote_change(self, c);
     },
     [=](node_up_atom, const caf::node_id& node) {
-      if (from_local(self))
+      if (from_this_node(self))
         self->state.peer_nodes.insert(node);
     },
     [=](node_down_atom, const caf::node_id& node) {
-      if (!from_local(self))
+      if (!from_this_node(self))
         return;
       self->state.peer_nodes.erase(node);
       peer_lost(self, node);
@@ -596,7 +595,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       check_ready(self);
     },
     [=](resolved_atom, const std::vector<caf::node_id>& reached) {
-      if (!from_local(self))
+      if (!from_this_node(self))
         return;
       auto& st = self->state;
       for (const auto& n : reached)

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "cluster/sender_checks.hpp"
 
 namespace chat {
 
@@ -190,6 +191,9 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
   st.stats = std::move(stats);
   st.bucket.emplace(st.cfg.limits.rate_per_s, st.cfg.limits.burst, token_bucket::clock::now());
   st.budget.emplace(token_bucket::clock::now());
+  // Peers see this actor's handle in the room groups: what they may send it
+  // matches nothing (local_proof, frame_ptr), and must not print or kill.
+  cluster::drop_strays(self);
   send_text(self, welcome_frame(st.cfg.node, st.cfg.session, st.cfg.user, st.cfg.limits));
   if (!st.cfg.rooms.empty())
     subscribe(self, st.cfg.rooms, {}, "subscribe");

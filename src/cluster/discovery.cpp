@@ -10,9 +10,11 @@
 #include <algorithm>
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
 
@@ -75,7 +77,8 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
     --*outstanding;
     first_round_step(self, *outstanding);
   };
-  auto mm = self->system().middleman().actor_handle();
+  bool tls = self->state.cfg.tls;
+  auto mm = tls ? self->system().openssl_manager().actor_handle() : self->system().middleman().actor_handle();
   self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, ep.host, ep.port)
     .then(
       [=](const caf::node_id& nid, const caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
@@ -89,6 +92,8 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
           done();
           return;
         }
+        self->state.failing.erase(key);
+        self->state.deferred.erase(key);
         self->state.portals[key] = portal;
         self->monitor(portal);
         self->request(portal, std::chrono::seconds(5), pg_peer_atom::value)
@@ -113,7 +118,12 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
             [=](const caf::error&) { done(); });
       },
       [=](const caf::error& err) {
-        spdlog::debug("discovery: connect to {} failed: {}", key, self->system().render(err));
+        // With TLS a refused handshake ends here too (OpenSSL's reason is in
+        // the "cluster TLS" line); say so once per endpoint, not every round.
+        if (tls && self->state.failing.insert(key).second)
+          spdlog::warn("discovery: TLS connect to {} failed: {}", key, self->system().render(err));
+        else
+          spdlog::debug("discovery: connect to {} failed: {}", key, self->system().render(err));
         done();
       });
 }
@@ -132,10 +142,19 @@ void round(self_ptr self) {
       targets.push_back({addr, ep.port});
   }
   auto outstanding = std::make_shared<int>(0);
+  auto self_key = endpoint{st.cfg.self_addr, st.cfg.self_port}.key();
   for (const auto& ep : targets) {
     auto key = ep.key();
     bool is_self = (ep.host == st.cfg.self_addr && ep.port == st.cfg.self_port) || st.self_keys.count(key);
     if (is_self || st.portals.count(key) || st.pending.count(key))
+      continue;
+    // Two nodes dialling each other at the same moment each get a connection
+    // the other's BASP closes as redundant, and both lose the peer (likely
+    // with TLS, whose handshake widens the window). So the node with the
+    // higher address gives the lower one a few rounds to dial first; its own
+    // later dial then finds the connection made (or reaches a node that does
+    // not know us, e.g. one started with --peers pointing at us).
+    if (!st.cfg.self_addr.empty() && key < self_key && st.deferred[key]++ < 3)
       continue;
     if (reachable(ep, st.cfg.connect_timeout))
       connect_to(self, ep, outstanding);
@@ -203,11 +222,16 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, discovery_co
                         std::shared_ptr<node_stats> stats) {
   self->state.cfg = std::move(cfg);
   self->state.stats = std::move(stats);
+  // Reachable by registered name from any peer: drop what is not ours quietly.
+  drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) {
+    if (!genuine(self, dm))
+      return;
     auto& st = self->state;
     for (auto it = st.portals.begin(); it != st.portals.end(); ++it) {
       if (it->second.address() == dm.source) {
         spdlog::info("discovery: lost {}, will reconnect when it answers", it->first);
+        st.deferred.erase(it->first);
         st.scopes.erase(it->first);
         st.portals.erase(it);
         return;
@@ -217,6 +241,8 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, discovery_co
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {
+      if (self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(self))
+        return; // only our own timer drives the rounds
       round(self);
       self->delayed_send(self, self->state.cfg.interval, tick_atom::value);
     },

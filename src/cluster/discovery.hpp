@@ -22,6 +22,7 @@ struct discovery_config {
   std::uint16_t self_port = 9100;
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds connect_timeout{1000};
+  bool tls = false;                  ///< connect through CAF's OpenSSL module
 };
 
 struct endpoint {
@@ -46,6 +47,10 @@ struct discovery_state {
   std::map<std::string, caf::actor> scopes;
   std::set<std::string> pending;
   std::set<std::string> self_keys;
+  /// Endpoints whose last connect failed (logged once until one succeeds).
+  std::set<std::string> failing;
+  /// Rounds an endpoint below our own was left for it to dial us (see round()).
+  std::map<std::string, int> deferred;
   bool first_round = true;
   std::vector<caf::node_id> reached;
   static inline const char* name = "discovery";

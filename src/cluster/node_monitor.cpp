@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
 
@@ -87,7 +88,10 @@ void bind_scope(self_ptr self) {
 
 caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats) {
   self->state.stats = std::move(stats);
+  drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) {
+    if (!genuine(self, dm))
+      return;
     if (self->state.scope && dm.source == self->state.scope.address()) {
       self->state.scope = nullptr;
       bind_scope(self);
@@ -96,6 +100,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
   bind_scope(self);
   return {
     [=](pg_changes_atom, const changes& cs) {
+      if (!from_this_node(self))
+        return;
       bool nodes_moved = false;
       for (const auto& c : cs) {
         apply(self, c);
@@ -112,10 +118,14 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       publish(self);
     },
     [=](node_up_atom, const caf::node_id& nid) {
+      if (!from_this_node(self))
+        return;
       node_up(self, nid);
       publish(self);
     },
     [=](node_down_atom, const caf::node_id& nid) {
+      if (!from_this_node(self))
+        return;
       auto it = self->state.peers.find(nid);
       if (it != self->state.peers.end()) {
         spdlog::warn("nodedown node={} node_id={} addr={}", it->second.node, it->second.node_id, it->second.addr);
@@ -127,6 +137,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
         self->send(cs, node_down_atom::value, nid);
     },
     [=](peer_addr_atom, const caf::node_id& nid, const std::string& addr, const std::string& url) {
+      if (!from_this_node(self))
+        return;
       auto it = self->state.peers.find(nid);
       if (it == self->state.peers.end()) {
         self->state.addrs[nid] = {addr, url};
@@ -137,6 +149,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       publish(self);
     },
     [=](tick_atom) {
+      if (!from_this_node(self))
+        return;
       if (!self->state.scope)
         bind_scope(self);
     },

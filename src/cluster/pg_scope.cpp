@@ -3,12 +3,29 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
 
 namespace {
 
 using self_ptr = caf::stateful_actor<pg_scope_state>*;
+
+constexpr std::size_t max_discovering = 256;
+
+void dropped(self_ptr self, const char* what, const std::string& why) {
+  auto& st = self->state;
+  ++st.dropped;
+  spdlog::debug("pg: dropped {}: {}", what, why);
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_drop_report < std::chrono::seconds(10))
+    return;
+  const auto& s = self->current_sender();
+  spdlog::warn("pg: dropped {} peer message(s); latest: {} from {}: {}", st.dropped, what,
+               s ? to_string(s->node()) : std::string{"anonymous"}, why);
+  st.dropped = 0;
+  st.last_drop_report = now;
+}
 
 void notify(self_ptr self, const changes& cs) {
   if (cs.empty())
@@ -33,6 +50,12 @@ void add_peer(self_ptr self, const caf::actor& peer) {
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
+  // A real down message comes from the actor that went down; one sent by
+  // anyone else (a forged down_msg naming a peer scope) is ignored.
+  if (!genuine(self, dm)) {
+    dropped(self, "down_msg", "not from the actor it names");
+    return;
+  }
   auto who = caf::actor_cast<caf::actor>(dm.source);
   if (!who) {
     // The handle may no longer resolve; compare by address instead.
@@ -64,8 +87,13 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
 
 caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  // CAF's default prints every unexpected message to stderr: a log flood
+  // anyone on the cluster port could cause.
+  drop_strays(self);
   return {
     [=](pg_join_atom, const std::string& group, const member& m) {
+      if (!from_this_node(self) || !m.actor || m.actor.node() != self->node())
+        return dropped(self, "pg_join", "local API from another node");
       bool monitor_needed = false;
       auto cs = self->state.pg.join_local(group, m, monitor_needed);
       if (monitor_needed)
@@ -75,6 +103,8 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
       notify(self, cs);
     },
     [=](pg_leave_atom, const std::string& group, const caf::actor& a) {
+      if (!from_this_node(self))
+        return dropped(self, "pg_leave", "local API from another node");
       bool demonitor_needed = false;
       auto cs = self->state.pg.leave_local(group, a, demonitor_needed);
       if (demonitor_needed)
@@ -83,7 +113,11 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
         to_peers(self, pg_rleave_atom::value, caf::actor{self}, group, std::vector<caf::actor>{a});
       notify(self, cs);
     },
-    [=](pg_watch_atom, const caf::actor& watcher) {
+    [=](pg_watch_atom, const caf::actor& watcher) -> caf::result<caf::message> {
+      if (!from_this_node(self) || !watcher || watcher.node() != self->node()) {
+        dropped(self, "pg_watch", "local API from another node");
+        return caf::sec::unexpected_message;
+      }
       self->monitor(watcher);
       self->state.watchers.push_back(watcher);
       std::vector<caf::node_id> nodes;
@@ -92,11 +126,19 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
       return caf::make_message(self->state.pg.view().groups(), std::move(nodes));
     },
     [=](pg_peer_atom, const caf::actor& peer) {
-      if (peer.node() == self->node() || self->state.pg.known_peer(peer))
+      if (!from_this_node(self))
+        return dropped(self, "pg_peer", "local API from another node");
+      if (!peer || peer == caf::actor{self} || self->state.pg.known_peer(peer))
         return;
+      auto& disc = self->state.discovering;
+      if (disc.size() >= max_discovering)
+        disc.clear();
+      disc.insert(peer);
       self->send(peer, pg_discover_atom::value, caf::actor{self});
     },
     [=](pg_discover_atom, const caf::actor& peer) {
+      if (!sent_by(self, peer) || peer == caf::actor{self})
+        return dropped(self, "pg_disc", "sender is not the scope it names");
       bool is_new = !self->state.pg.known_peer(peer);
       if (is_new) {
         // Register before any sync arrives so its joins are not dropped, and
@@ -111,16 +153,33 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
         self->send(peer, pg_discover_atom::value, caf::actor{self});
     },
     [=](pg_sync_atom, const caf::actor& peer, const group_map& groups) {
+      if (!sent_by(self, peer))
+        return dropped(self, "pg_sync", "sender is not the scope it names");
       bool is_new = !self->state.pg.known_peer(peer);
+      // pg.erl drops messages from unknown peers; a sync is also the answer
+      // to our own discover, which may come before the peer's discover.
+      if (is_new && self->state.discovering.count(peer) == 0)
+        return dropped(self, "pg_sync", "from an unknown peer");
+      if (auto err = check_peer_sync(peer.node(), groups))
+        return dropped(self, "pg_sync", *err);
+      self->state.discovering.erase(peer);
       auto cs = self->state.pg.peer_sync(peer, groups);
       if (is_new)
         add_peer(self, peer);
       notify(self, cs);
     },
     [=](pg_rjoin_atom, const caf::actor& peer, const std::string& group, const std::vector<member>& ms) {
+      if (!sent_by(self, peer) || !self->state.pg.known_peer(peer))
+        return dropped(self, "pg_rjoin", "not from a known peer scope");
+      if (auto err = check_peer_join(peer.node(), group, ms))
+        return dropped(self, "pg_rjoin", *err);
       notify(self, self->state.pg.peer_join(peer, group, ms));
     },
     [=](pg_rleave_atom, const caf::actor& peer, const std::string& group, const std::vector<caf::actor>& as) {
+      if (!sent_by(self, peer) || !self->state.pg.known_peer(peer))
+        return dropped(self, "pg_rleave", "not from a known peer scope");
+      if (auto err = check_peer_leave(peer.node(), group, as))
+        return dropped(self, "pg_rleave", *err);
       notify(self, self->state.pg.peer_leave(peer, group, as));
     },
   };

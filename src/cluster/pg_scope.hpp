@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <set>
+#include <string>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -12,6 +15,12 @@ struct pg_scope_state {
   pg_state pg;
   /// Local actors told of every membership change and of peers coming and going.
   std::vector<caf::actor> watchers;
+  /// Peer scopes we sent a discover to: their sync is the answer, accepted
+  /// although they are not registered yet. Bounded: discovery names few.
+  std::set<caf::actor> discovering;
+  /// Peer messages dropped since the last report (reported at most every 10 s).
+  std::size_t dropped = 0;
+  std::chrono::steady_clock::time_point last_drop_report{};
   static inline const char* name = "pg_scope";
 };
 
@@ -28,6 +37,14 @@ struct pg_scope_state {
 ///   (pg_disc, from)                  answer with our sync; discover back if new
 ///   (pg_sync, from, group_map)       everything `from` has, replacing what we knew
 ///   (pg_rjoin, from, group, members) / (pg_rleave, from, group, actors)
+///
+/// Whoever reaches a node's cluster port can send anything to any actor
+/// (CAF addresses actors by id and by registered name), so: the local API is
+/// served to actors of this node only; a peer message counts only when its
+/// real sender is the scope it names, sync/join/leave only from a peer we
+/// know (or asked), and only for valid groups and members of the sender's
+/// own node (check_peer_* in pg_state.hpp). Anything else is dropped silently
+/// but counted, and the count is logged at most every 10 s.
 caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self);
 
 } // namespace chat::cluster

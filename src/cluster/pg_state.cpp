@@ -2,7 +2,81 @@
 
 #include <algorithm>
 
+#include "protocol/names.hpp"
+
 namespace chat::cluster {
+
+namespace {
+
+const std::string servers_group = "chat_servers";
+const std::string room_prefix = "room:";
+
+std::optional<std::string> check_member(const caf::node_id& from, const std::string& group, const member& m) {
+  if (!m.actor)
+    return "invalid actor in " + group;
+  if (m.actor.node() != from)
+    return "member of " + group + " is an actor of another node (" + to_string(m.actor.node()) + ")";
+  if (!protocol::valid_user(m.user))
+    return "invalid user name in " + group;
+  return std::nullopt;
+}
+
+std::optional<std::string> check_group(const std::string& group, const pg_limits& lim) {
+  if (group.size() > lim.max_group_chars || !valid_group(group))
+    return std::string{"invalid group name"};
+  return std::nullopt;
+}
+
+} // namespace
+
+bool valid_group(const std::string& group) {
+  if (group == servers_group)
+    return true;
+  return group.compare(0, room_prefix.size(), room_prefix) == 0
+         && protocol::valid_room(std::string_view{group}.substr(room_prefix.size()));
+}
+
+std::optional<std::string> check_peer_sync(const caf::node_id& from, const group_map& groups,
+                                           const pg_limits& lim) {
+  if (groups.size() > lim.max_groups)
+    return "too many groups (" + std::to_string(groups.size()) + ")";
+  std::size_t total = 0;
+  for (const auto& [group, ms] : groups) {
+    if (auto err = check_group(group, lim))
+      return err;
+    total += ms.size();
+    if (total > lim.max_members)
+      return std::string{"too many members"};
+    for (const auto& m : ms)
+      if (auto err = check_member(from, group, m))
+        return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_peer_join(const caf::node_id& from, const std::string& group,
+                                           const std::vector<member>& ms, const pg_limits& lim) {
+  if (auto err = check_group(group, lim))
+    return err;
+  if (ms.size() > lim.max_members)
+    return std::string{"too many members"};
+  for (const auto& m : ms)
+    if (auto err = check_member(from, group, m))
+      return err;
+  return std::nullopt;
+}
+
+std::optional<std::string> check_peer_leave(const caf::node_id& from, const std::string& group,
+                                            const std::vector<caf::actor>& as, const pg_limits& lim) {
+  if (auto err = check_group(group, lim))
+    return err;
+  if (as.size() > lim.max_members)
+    return std::string{"too many members"};
+  for (const auto& a : as)
+    if (!a || a.node() != from)
+      return "leave of " + group + " names an actor of another node";
+  return std::nullopt;
+}
 
 void pg_state::view_add(const std::string& group, const member& m, changes& out) {
   if (view_.add(group, m))

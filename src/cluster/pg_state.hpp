@@ -14,7 +14,9 @@
 // Every mutation returns the membership changes it caused, so the scope can
 // tell its subscribers exactly what moved.
 
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +32,39 @@ struct change {
 };
 
 using changes = std::vector<change>;
+
+// -- checks on what a peer sends -------------------------------------------
+//
+// A peer's messages are checked before they touch the state; one bad part
+// drops the whole message (an honest peer never sends one). What CAF already
+// did (deserializing the message) is not bounded here; what we keep is.
+
+/// Bounds on one peer message. A node holds at most max_node_rooms rooms (one
+/// group each) and max_connections members per room; these leave room above
+/// the defaults (docs/config.md) without letting one message fill the memory.
+struct pg_limits {
+  std::size_t max_groups = 20'000;           ///< groups in one sync
+  std::size_t max_members = 200'000;         ///< members in one message, all groups together
+  std::size_t max_group_chars = 5 + 64;      ///< "room:" + the longest room name
+};
+
+/// "chat_servers", or "room:NAME" with a valid room name.
+bool valid_group(const std::string& group);
+
+/// Why a sync from the scope on node `from` must be dropped, or nullopt:
+/// a bad group name, a member with a bad user name, a member that is not an
+/// actor on `from` (each node is the only authority for its own members), or
+/// more than the limits allow.
+std::optional<std::string> check_peer_sync(const caf::node_id& from, const group_map& groups,
+                                           const pg_limits& lim = {});
+
+/// The same for a join of `ms` to `group`.
+std::optional<std::string> check_peer_join(const caf::node_id& from, const std::string& group,
+                                           const std::vector<member>& ms, const pg_limits& lim = {});
+
+/// The same for a leave: only actors of `from` can leave through it.
+std::optional<std::string> check_peer_leave(const caf::node_id& from, const std::string& group,
+                                            const std::vector<caf::actor>& as, const pg_limits& lim = {});
 
 class pg_state {
 public:

@@ -1,10 +1,13 @@
 #include "cluster/portal.hpp"
 
 #include "app/messages.hpp"
+#include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
 
 caf::behavior portal(caf::event_based_actor* self, std::string public_url) {
+  // Anyone reaching the cluster port can send here: no stderr line per stray message.
+  drop_strays(self);
   return {
     [=](peer_addr_atom) { return public_url; },
     [=](pg_peer_atom) -> caf::result<caf::actor> {

@@ -447,6 +447,27 @@ function designChecks(set) {
     if (ps.enableServiceLinks !== false) e.push("enableServiceLinks must be false: the Service \"chat\" would inject CHAT_PORT, CHAT_SERVICE_HOST, ...");
     return e;
   });
+  add("cluster TLS: CHAT_CLUSTER_TLS_CERT/KEY/CA are files of one read-only mount of a Secret volume", () => {
+    const e = [];
+    const vars = ["CHAT_CLUSTER_TLS_CERT", "CHAT_CLUSTER_TLS_KEY", "CHAT_CLUSTER_TLS_CA"];
+    const mounts = container().volumeMounts || [];
+    const vols = (tpl().spec || {}).volumes || [];
+    for (const name of vars) {
+      const v = env().get(name);
+      if (!v || typeof v.value !== "string" || !v.value.startsWith("/")) {
+        e.push(`${name} must be set to an absolute file path (the cluster port is plaintext without it)`);
+        continue;
+      }
+      const m = mounts.find((x) => v.value.startsWith(x.mountPath.replace(/\/?$/, "/")));
+      if (!m) { e.push(`${name}=${v.value} is in no volumeMount`); continue; }
+      if (m.readOnly !== true) e.push(`volumeMount ${m.name} must be readOnly`);
+      const vol = vols.find((x) => x.name === m.name);
+      if (!vol || !vol.secret || !vol.secret.secretName) { e.push(`${name}: volume ${m.name} is not a Secret volume`); continue; }
+      const file = v.value.slice(m.mountPath.replace(/\/?$/, "/").length);
+      if (vol.secret.items && !vol.secret.items.some((it) => it.path === file)) e.push(`${name}: ${file} is not an item of Secret volume ${m.name}`);
+    }
+    return e;
+  });
   add("kustomization.yaml lists every manifest", () => {
     const k = set.files.find((f) => f.file === "kustomization.yaml");
     if (!k) return [];
@@ -473,7 +494,7 @@ function designChecks(set) {
     if (!build.some((l) => /cmake\s+-S\s+\.\s+-B\s+build\s+-DCMAKE_BUILD_TYPE=Release/.test(l))) e.push("the build stage does not configure with cmake -S . -B build -DCMAKE_BUILD_TYPE=Release");
     if (!build.some((l) => /cmake\s+--build\s+build\s+--target\s+chatd/.test(l))) e.push("the build stage does not build --target chatd");
     if (!runtime.some((l) => /^COPY\s+--from=build\s+\S*build\/chatd\s/i.test(l))) e.push("the runtime stage does not COPY --from=build the chatd binary");
-    for (const p of ["libcaf-core0.17", "libcaf-io0.17"]) if (!runtime.some((l) => /^RUN\s/i.test(l) && l.includes(p))) e.push(`the runtime stage does not install ${p}`);
+    for (const p of ["libcaf-core0.17", "libcaf-io0.17", "libcaf-openssl0.17"]) if (!runtime.some((l) => /^RUN\s/i.test(l) && l.includes(p))) e.push(`the runtime stage does not install ${p}`);
     const user = runtime.filter((l) => /^USER\s/i.test(l)).pop();
     const uid = user ? Number(user.split(/\s+/)[1].split(":")[0]) : NaN;
     if (!(Number.isInteger(uid) && uid > 0)) e.push("the runtime stage has no numeric non-root USER");
@@ -614,8 +635,11 @@ const MUTATIONS = [
   ["client Service targetPort no container has", (s) => { ofKind(s, "Service").find((x) => x.spec.clusterIP !== "None").spec.ports[0].targetPort = "web"; }, /targetPort "web" is not a container port name/],
   ["PodDisruptionBudget that selects nothing", (s) => { ofKind(s, "PodDisruptionBudget")[0].spec.selector.matchLabels = { app: "nothing" }; }, /selects no pods/],
   ["manifest missing from kustomization.yaml", (s) => { const k = s.files.find((f) => f.file === "kustomization.yaml"); k.docs[0].resources = k.docs[0].resources.filter((r) => r !== "pdb.yaml"); }, /pdb.yaml is not in resources/],
+  ["cluster TLS variables removed (plaintext cluster port)", (s) => { const env = ctrOf(s).env; env.splice(env.findIndex((e) => e.name === "CHAT_CLUSTER_TLS_KEY"), 1); }, /CHAT_CLUSTER_TLS_KEY must be set/],
+  ["cluster TLS key outside the Secret mount", (s) => { envOf(s, "CHAT_CLUSTER_TLS_KEY").value = "/tmp/tls.key"; }, /CHAT_CLUSTER_TLS_KEY=\/tmp\/tls.key is not a Secret volume|volume tmp is not a Secret volume/],
   ["Dockerfile runtime stage running as root", (s) => { s.dockerfile = s.dockerfile.replace(/^USER .*$/m, "USER root"); }, /no numeric non-root USER/],
   ["Dockerfile runtime stage without libcaf-io0.17", (s) => { s.dockerfile = s.dockerfile.replace(/libcaf-io0\.17/g, ""); }, /does not install libcaf-io0.17/],
+  ["Dockerfile runtime stage without libcaf-openssl0.17", (s) => { s.dockerfile = s.dockerfile.replace(/libcaf-openssl0\.17/g, ""); }, /does not install libcaf-openssl0.17/],
 ];
 
 function negativeChecks(set) {

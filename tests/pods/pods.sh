@@ -45,6 +45,9 @@
 #                  extra FLAGS are passed as "$@"
 #   PODS_STATE     state directory: pid files, logs, DNS hosts file (default /tmp/chatpods)
 #   PODS_STOP_TIMEOUT  seconds `stop` waits after SIGTERM (default 15)
+#   PODS_PLAINTEXT set to 1: no cluster TLS. By default every node gets mutual
+#                  TLS on the cluster port, with a CA and a certificate per pod
+#                  (IP and DNS name) made by scripts/make-certs.sh in $PODS_STATE/certs
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -303,7 +306,16 @@ cmd_start() {
       bash -c "exec $POD_CMD" "pod$i" "$@")
   else
     [ -x "$CHATD_BIN" ] || die "no node binary at $CHATD_BIN (set CHATD_BIN)"
-    cmd=("$CHATD_BIN" --node-name "pod$i" --http-addr "$ip" --cluster-addr "$ip"
+    local -a tls=()
+    if [ -z "${PODS_PLAINTEXT:-}" ]; then
+      local certs="$STATE/certs"
+      if [ ! -s "$certs/pod$i.pem" ]; then
+        with_lock "$repo/scripts/make-certs.sh" "$certs" "pod$i=IP:$ip,DNS:pod$i.$DNS_NAME" 2>/dev/null \
+          || die "cannot make the certificate of pod $i (openssl?)"
+      fi
+      tls=(--cluster-tls-cert "$certs/pod$i.pem" --cluster-tls-key "$certs/pod$i.key" --cluster-tls-ca "$certs/ca.pem")
+    fi
+    cmd=("$CHATD_BIN" "${tls[@]}" --node-name "pod$i" --http-addr "$ip" --cluster-addr "$ip"
       --advertise-addr "$ip" --discovery-dns "$DNS_NAME"
       --discovery-interval-ms 500 --peer-timeout-ms 3000 "$@")
   fi

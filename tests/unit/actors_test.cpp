@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
+
 #include <atomic>
 
 #include "actor_fixture.hpp"
@@ -337,60 +339,57 @@ TEST_CASE_FIXTURE(scope_fixture, "pg_scope: a member that exits leaves every gro
   CHECK(view.count("g2") == 0);
 }
 
-TEST_CASE_FIXTURE(scope_fixture, "pg_scope: pg_peer ignores a scope on the same node") {
-  auto a = spawn_scope(), b = spawn_scope();
+TEST_CASE_FIXTURE(scope_fixture, "pg_scope: pg_peer ignores the scope itself") {
+  auto b = spawn_scope();
   auto ann = dummy();
   caf::scoped_actor self{sys};
   watch(self, b);
-  self->send(a, chat::pg_join_atom::value, std::string("g"), member{ann, "ann"});
-  self->send(b, chat::pg_peer_atom::value, a);
-  CHECK(quiet_for(self, 200ms));
-  caf::scoped_actor other{sys};
-  CHECK(watch(other, b).empty());
+  self->send(b, chat::pg_peer_atom::value, b);
+  self->send(b, chat::pg_join_atom::value, std::string("room:g"), member{ann, "ann"});
+  CHECK(is(next_changes(self), "room:g", "ann", true));
+  CHECK(quiet_for(self, 200ms)); // no echo of its own sync
 }
 
 TEST_CASE_FIXTURE(scope_fixture, "pg_scope: two peered scopes share their members") {
-  // pg_peer refuses a scope of the same node, so the test starts the peer
-  // protocol one step later, with the discover message a peer would send.
   auto a = spawn_scope(), b = spawn_scope();
   auto ann = dummy(), bob = dummy(), cat = dummy();
   caf::scoped_actor wa{sys}, wb{sys};
   watch(wa, a);
   CHECK(watch(wb, b).empty());
 
-  wa->send(a, chat::pg_join_atom::value, std::string("g"), member{ann, "ann"});
-  CHECK(is(next_changes(wa), "g", "ann", true));
+  wa->send(a, chat::pg_join_atom::value, std::string("room:g"), member{ann, "ann"});
+  CHECK(is(next_changes(wa), "room:g", "ann", true));
 
-  // b meets a: both sync, both register the other.
-  caf::anon_send(b, chat::pg_discover_atom::value, a);
+  // Discovery hands b to a: a discovers b, both sync, both register the other.
+  wa->send(a, chat::pg_peer_atom::value, b);
   bool up = false;
   wb->receive([&](chat::node_up_atom, const caf::node_id& n) { up = n == a.node(); }, caf::after(timeout) >> [] {});
   CHECK(up);
-  CHECK(is(next_changes(wb), "g", "ann", true)); // from a's sync
+  CHECK(is(next_changes(wb), "room:g", "ann", true)); // from a's sync
 
   SUBCASE("joins and leaves on one scope reach the other") {
-    wa->send(a, chat::pg_join_atom::value, std::string("g"), member{bob, "bob"});
-    CHECK(is(next_changes(wb), "g", "bob", true));
-    wa->send(a, chat::pg_leave_atom::value, std::string("g"), bob);
-    CHECK(is(next_changes(wb), "g", "bob", false));
+    wa->send(a, chat::pg_join_atom::value, std::string("room:g"), member{bob, "bob"});
+    CHECK(is(next_changes(wb), "room:g", "bob", true));
+    wa->send(a, chat::pg_leave_atom::value, std::string("room:g"), bob);
+    CHECK(is(next_changes(wb), "room:g", "bob", false));
   }
   SUBCASE("and the other way round") {
-    wb->send(b, chat::pg_join_atom::value, std::string("h"), member{cat, "cat"});
-    CHECK(is(next_changes(wb), "h", "cat", true));
+    wb->send(b, chat::pg_join_atom::value, std::string("room:h"), member{cat, "cat"});
+    CHECK(is(next_changes(wb), "room:h", "cat", true));
     // a's watcher saw b come up, then gets b's member.
-    CHECK(is(next_changes(wa), "h", "cat", true));
+    CHECK(is(next_changes(wa), "room:h", "cat", true));
     caf::scoped_actor reader{sys};
     auto view = watch(reader, a);
-    CHECK(users_in(view, "g") == strings{"ann"});
-    CHECK(users_in(view, "h") == strings{"cat"});
+    CHECK(users_in(view, "room:g") == strings{"ann"});
+    CHECK(users_in(view, "room:h") == strings{"cat"});
   }
   SUBCASE("a member that exits on one scope leaves on the other") {
     caf::anon_send_exit(ann, caf::exit_reason::kill);
-    CHECK(is(next_changes(wb), "g", "ann", false));
+    CHECK(is(next_changes(wb), "room:g", "ann", false));
   }
   SUBCASE("a scope that goes down takes its members from the other's view") {
-    wa->send(a, chat::pg_join_atom::value, std::string("g2"), member{bob, "bob"});
-    CHECK(is(next_changes(wb), "g2", "bob", true));
+    wa->send(a, chat::pg_join_atom::value, std::string("room:g2"), member{bob, "bob"});
+    CHECK(is(next_changes(wb), "room:g2", "bob", true));
     caf::anon_send_exit(a, caf::exit_reason::kill);
     auto cs = next_changes(wb);
     std::vector<std::string> gone;
@@ -399,7 +398,7 @@ TEST_CASE_FIXTURE(scope_fixture, "pg_scope: two peered scopes share their member
       gone.push_back(c.group + "/" + c.who.user);
     }
     std::sort(gone.begin(), gone.end());
-    CHECK(gone == strings{"g/ann", "g2/bob"});
+    CHECK(gone == strings{"room:g/ann", "room:g2/bob"});
     bool down = false;
     wb->receive([&](chat::node_down_atom, const caf::node_id&) { down = true; }, caf::after(timeout) >> [] {});
     CHECK(down);
@@ -410,21 +409,28 @@ TEST_CASE_FIXTURE(scope_fixture, "pg_scope: two peered scopes share their member
 
 TEST_CASE_FIXTURE(scope_fixture, "pg_scope: the peer protocol by hand") {
   auto scope = spawn_scope();
-  auto peer = dummy(); // stands in for a remote scope
   auto rex = dummy(), ron = dummy();
   caf::scoped_actor self{sys};
+  std::optional<caf::scoped_actor> peer_box{std::in_place, sys}; // stands in for a remote scope
+  auto& peer = *peer_box;
+  auto peer_h = caf::actor_cast<caf::actor>(peer);
   watch(self, scope);
 
   SUBCASE("joins from an unknown peer are dropped") {
-    caf::anon_send(scope, chat::pg_rjoin_atom::value, peer, std::string("g"), std::vector<member>{{rex, "rex"}});
+    peer->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("room:g"), std::vector<member>{{rex, "rex"}});
     CHECK(quiet_for(self, 100ms));
     caf::scoped_actor reader{sys};
     CHECK(watch(reader, scope).empty());
   }
-  SUBCASE("a sync registers the peer; a second sync replaces the first") {
-    caf::anon_send(scope, chat::pg_sync_atom::value, peer, group_map{{"g", {{rex, "rex"}}}});
-    CHECK(is(next_changes(self), "g", "rex", true));
-    caf::anon_send(scope, chat::pg_sync_atom::value, peer, group_map{{"g", {{ron, "ron"}}}});
+  SUBCASE("a sync from a peer that neither discovered us nor was discovered is dropped") {
+    peer->send(scope, chat::pg_sync_atom::value, peer_h, group_map{{"room:g", {{rex, "rex"}}}});
+    CHECK(quiet_for(self, 100ms));
+  }
+  SUBCASE("a discover registers the peer; a sync replaces what it had") {
+    peer->send(scope, chat::pg_discover_atom::value, peer_h);
+    peer->send(scope, chat::pg_sync_atom::value, peer_h, group_map{{"room:g", {{rex, "rex"}}}});
+    CHECK(is(next_changes(self), "room:g", "rex", true));
+    peer->send(scope, chat::pg_sync_atom::value, peer_h, group_map{{"room:g", {{ron, "ron"}}}});
     auto cs = next_changes(self);
     REQUIRE(cs.size() == 2);
     std::vector<std::string> got;
@@ -433,12 +439,47 @@ TEST_CASE_FIXTURE(scope_fixture, "pg_scope: the peer protocol by hand") {
     std::sort(got.begin(), got.end());
     CHECK(got == strings{"rex-", "ron+"});
     SUBCASE("then its joins count") {
-      caf::anon_send(scope, chat::pg_rjoin_atom::value, peer, std::string("h"), std::vector<member>{{rex, "rex"}});
-      CHECK(is(next_changes(self), "h", "rex", true));
+      peer->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("room:h"), std::vector<member>{{rex, "rex"}});
+      CHECK(is(next_changes(self), "room:h", "rex", true));
+    }
+    SUBCASE("but not joins to an invalid group or of an invalid user") {
+      peer->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("lobby"), std::vector<member>{{rex, "rex"}});
+      peer->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("room:h"), std::vector<member>{{rex, "r x"}});
+      peer->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("room:bad name"),
+                 std::vector<member>{{rex, "rex"}});
+      CHECK(quiet_for(self, 100ms));
+    }
+    SUBCASE("nor messages that name it but come from someone else") {
+      caf::scoped_actor rogue{sys};
+      rogue->send(scope, chat::pg_rjoin_atom::value, peer_h, std::string("room:h"), std::vector<member>{{rex, "rex"}});
+      rogue->send(scope, chat::pg_sync_atom::value, peer_h, group_map{});
+      rogue->send(scope, chat::pg_rleave_atom::value, peer_h, std::string("room:g"), std::vector<caf::actor>{ron});
+      caf::anon_send(scope, chat::pg_rleave_atom::value, peer_h, std::string("room:g"), std::vector<caf::actor>{ron});
+      CHECK(quiet_for(self, 100ms));
+    }
+    SUBCASE("nor a forged down message naming it") {
+      caf::anon_send(scope, caf::down_msg{peer_h.address(), caf::exit_reason::kill});
+      caf::scoped_actor rogue{sys};
+      rogue->send(scope, caf::down_msg{peer_h.address(), caf::exit_reason::kill});
+      CHECK(quiet_for(self, 100ms));
+      caf::scoped_actor reader{sys};
+      CHECK(users_in(watch(reader, scope), "room:g") == strings{"ron"});
     }
     SUBCASE("and it going down removes its members") {
-      caf::anon_send_exit(peer, caf::exit_reason::kill);
-      CHECK(is(next_changes(self), "g", "ron", false));
+      peer_box.reset();
+      CHECK(is(next_changes(self), "room:g", "ron", false));
     }
   }
+}
+
+TEST_CASE_FIXTURE(scope_fixture, "pg_scope: the local API serves actors of this node only") {
+  auto scope = spawn_scope();
+  auto ann = dummy();
+  caf::scoped_actor self{sys};
+  watch(self, scope);
+  // An anonymous message is what a peer gets with anon_send: refused.
+  caf::anon_send(scope, chat::pg_join_atom::value, std::string("room:g"), member{ann, "ann"});
+  CHECK(quiet_for(self, 100ms));
+  self->send(scope, chat::pg_join_atom::value, std::string("room:g"), member{ann, "ann"});
+  CHECK(is(next_changes(self), "room:g", "ann", true));
 }

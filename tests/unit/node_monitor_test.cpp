@@ -32,9 +32,10 @@ bool has_peer(const node_stats& stats, const caf::node_id& nid, std::string* add
 TEST_CASE_FIXTURE(actor_fixture, "node_monitor: an address reported before the node is up is kept for it") {
   auto stats = std::make_shared<node_stats>();
   auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  caf::scoped_actor self{sys}; // the monitor serves actors of its own node only
   auto a = remote_node(101);
-  caf::anon_send(nm, peer_addr_atom::value, a, std::string{"10.0.0.1:9100"}, std::string{"http://10.0.0.1:8080"});
-  caf::anon_send(nm, node_up_atom::value, a);
+  self->send(nm, peer_addr_atom::value, a, std::string{"10.0.0.1:9100"}, std::string{"http://10.0.0.1:8080"});
+  self->send(nm, node_up_atom::value, a);
   std::string addr;
   REQUIRE(eventually([&] { return has_peer(*stats, a, &addr); }));
   CHECK(addr == "10.0.0.1:9100");
@@ -43,17 +44,30 @@ TEST_CASE_FIXTURE(actor_fixture, "node_monitor: an address reported before the n
 TEST_CASE_FIXTURE(actor_fixture, "node_monitor: a late address report does not bring a node that went down back") {
   auto stats = std::make_shared<node_stats>();
   auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  caf::scoped_actor self{sys}; // the monitor serves actors of its own node only
   auto dead = remote_node(102);
   auto other = remote_node(103);
-  caf::anon_send(nm, node_up_atom::value, dead);
+  self->send(nm, node_up_atom::value, dead);
   REQUIRE(eventually([&] { return has_peer(*stats, dead); }));
-  caf::anon_send(nm, node_down_atom::value, dead);
+  self->send(nm, node_down_atom::value, dead);
   // Discovery's answer from the dead node's portal, arriving after the down.
-  caf::anon_send(nm, peer_addr_atom::value, dead, std::string{"10.0.0.2:9100"}, std::string{"http://10.0.0.2:8080"});
+  self->send(nm, peer_addr_atom::value, dead, std::string{"10.0.0.2:9100"}, std::string{"http://10.0.0.2:8080"});
   // Messages from one sender arrive in order: once `other` shows, the late
   // report has been handled.
-  caf::anon_send(nm, node_up_atom::value, other);
+  self->send(nm, node_up_atom::value, other);
   REQUIRE(eventually([&] { return has_peer(*stats, other); }));
   CHECK_FALSE(has_peer(*stats, dead));
   CHECK(stats->cluster().peers.size() == 1);
+}
+
+TEST_CASE_FIXTURE(actor_fixture, "node_monitor: serves actors of its own node only (anonymous messages are a peer's)") {
+  auto stats = std::make_shared<node_stats>();
+  auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  caf::scoped_actor self{sys};
+  auto forged = remote_node(104);
+  auto real = remote_node(105);
+  caf::anon_send(nm, node_up_atom::value, forged);
+  self->send(nm, node_up_atom::value, real);
+  REQUIRE(eventually([&] { return has_peer(*stats, real); }));
+  CHECK_FALSE(has_peer(*stats, forged));
 }

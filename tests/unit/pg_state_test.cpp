@@ -283,3 +283,70 @@ TEST_CASE_FIXTURE(pg_fixture, "pg_state: a stale scope going down keeps members 
   CHECK(cs.empty());
   CHECK(pg.view().contains("g", r1));
 }
+
+// -- checks on peer messages --------------------------------------------------
+
+namespace {
+
+caf::node_id other_node() {
+  auto nid = caf::make_node_id(4242, "0123456789ABCDEF0123456789ABCDEF01234567");
+  REQUIRE(nid);
+  return *nid;
+}
+
+} // namespace
+
+TEST_CASE("valid_group: chat_servers and room:NAME with a valid room name") {
+  CHECK(valid_group("chat_servers"));
+  CHECK(valid_group("room:lobby"));
+  CHECK(valid_group("room:a.b-c_d:e"));
+  CHECK(valid_group("room:" + std::string(64, 'x')));
+  CHECK_FALSE(valid_group("room:" + std::string(65, 'x')));
+  CHECK_FALSE(valid_group("room:"));
+  CHECK_FALSE(valid_group("room:with space"));
+  CHECK_FALSE(valid_group("lobby"));
+  CHECK_FALSE(valid_group("chat_servers2"));
+  CHECK_FALSE(valid_group(""));
+  CHECK_FALSE(valid_group(std::string("room:a\0b", 8)));
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "check_peer_sync: a peer speaks only for valid members of its own node") {
+  auto self_node = sys.node(); // the dummies live here: the sender's node in these cases
+  CHECK_FALSE(check_peer_sync(self_node, {}));
+  CHECK_FALSE(check_peer_sync(self_node, {{"room:a", {rex, ron}}, {"chat_servers", {rod}}}));
+  SUBCASE("members on another node than the sender's") {
+    auto err = check_peer_sync(other_node(), {{"room:a", {rex}}});
+    REQUIRE(err);
+    CHECK(err->find("another node") != std::string::npos);
+  }
+  SUBCASE("bad group or user names") {
+    CHECK(check_peer_sync(self_node, {{"a", {rex}}}));
+    CHECK(check_peer_sync(self_node, {{"room:a", {member{r1, "no spaces"}}}}));
+    CHECK(check_peer_sync(self_node, {{"room:a", {member{r1, std::string(33, 'u')}}}}));
+    CHECK(check_peer_sync(self_node, {{"room:a", {member{caf::actor{}, "rex"}}}}));
+  }
+  SUBCASE("bounds") {
+    pg_limits lim;
+    lim.max_groups = 2;
+    lim.max_members = 3;
+    CHECK_FALSE(check_peer_sync(self_node, {{"room:a", {rex}}, {"room:b", {ron, rod}}}, lim));
+    CHECK(check_peer_sync(self_node, {{"room:a", {rex}}, {"room:b", {ron}}, {"room:c", {rod}}}, lim));
+    CHECK(check_peer_sync(self_node, {{"room:a", {rex, ron}}, {"room:b", {ron, rod}}}, lim));
+  }
+}
+
+TEST_CASE_FIXTURE(pg_fixture, "check_peer_join and check_peer_leave") {
+  auto self_node = sys.node();
+  CHECK_FALSE(check_peer_join(self_node, "room:a", {rex}));
+  CHECK(check_peer_join(other_node(), "room:a", {rex}));
+  CHECK(check_peer_join(self_node, "a", {rex}));
+  CHECK(check_peer_join(self_node, "room:a", {member{r1, ""}}));
+  pg_limits lim;
+  lim.max_members = 1;
+  CHECK(check_peer_join(self_node, "room:a", {rex, ron}, lim));
+  CHECK_FALSE(check_peer_leave(self_node, "room:a", {r1, r2}));
+  CHECK(check_peer_leave(other_node(), "room:a", {r1}));
+  CHECK(check_peer_leave(self_node, "room:a", {caf::actor{}}));
+  CHECK(check_peer_leave(self_node, "bad group", {r1}));
+  CHECK(check_peer_leave(self_node, "room:a", {r1, r2}, lim));
+}

@@ -148,10 +148,15 @@ export class ChatNode {
    * @param {string[]} [o.peers] "host:port" of every cluster member (own entry included is fine)
    * @param {object} [o.flags] extra flags: { 'history': 5, 'debug-endpoints': true }
    * @param {string[]} [o.wrap] a command that runs chatd, e.g. ['prlimit', '--nofile=64', '--']
+   * @param {string} [o.host] loopback address the node binds and advertises (127.0.0.0/8)
+   * @param {object} [o.tls] { cert, key, ca } file paths: mutual TLS on the cluster port
    */
-  constructor({ name, httpPort, clusterPort, peers = [], flags = {}, wrap = [] }) {
+  constructor({ name, httpPort, clusterPort, peers = [], flags = {}, wrap = [], host = HOST, tls = null }) {
+    if (!host.startsWith('127.')) throw new Error(`test nodes bind loopback only, not ${host}`);
     this.wrap = wrap;
     this.name = name;
+    this.host = host;
+    this.tls = tls;
     this.httpPort = httpPort;
     this.clusterPort = clusterPort;
     this.peers = peers;
@@ -171,11 +176,11 @@ export class ChatNode {
   }
 
   get clusterAddr() {
-    return `${HOST}:${this.clusterPort}`;
+    return `${this.host}:${this.clusterPort}`;
   }
 
   get baseUrl() {
-    return `http://${HOST}:${this.httpPort}`;
+    return `http://${this.host}:${this.httpPort}`;
   }
 
   url(p = '/') {
@@ -189,19 +194,24 @@ export class ChatNode {
       if (v === undefined || v === null) continue;
       parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v)).replace(/%2C/g, ',')}`);
     }
-    return `ws://${HOST}:${this.httpPort}/ws${parts.length ? '?' + parts.join('&') : ''}`;
+    return `ws://${this.host}:${this.httpPort}/ws${parts.length ? '?' + parts.join('&') : ''}`;
   }
 
   args() {
     const base = {
       'node-name': this.name,
-      'http-addr': HOST,
+      'http-addr': this.host,
       'http-port': this.httpPort,
-      'cluster-addr': HOST,
+      'cluster-addr': this.host,
       'cluster-port': this.clusterPort,
-      'advertise-addr': HOST,
+      'advertise-addr': this.host,
     };
     if (this.peers.length) base.peers = this.peers.join(',');
+    if (this.tls) {
+      base['cluster-tls-cert'] = this.tls.cert;
+      base['cluster-tls-key'] = this.tls.key;
+      base['cluster-tls-ca'] = this.tls.ca;
+    }
     return flagArgs({ ...base, ...this.flags });
   }
 
@@ -332,8 +342,8 @@ export class ChatNode {
 }
 
 /** A node that is not started yet, on fresh ports. */
-export async function makeNode({ name = 'solo', flags = {}, peers = [], wrap = [] } = {}) {
-  return new ChatNode({ name, httpPort: await freePort(), clusterPort: await freePort(), peers, flags, wrap });
+export async function makeNode({ name = 'solo', flags = {}, peers = [], wrap = [], host = HOST, tls = null } = {}) {
+  return new ChatNode({ name, httpPort: await freePort(), clusterPort: await freePort(), peers, flags, wrap, host, tls });
 }
 
 /** Starts one node (no peers) and waits until it is ready. */
@@ -350,7 +360,7 @@ export async function startNode(opts = {}) {
  * --allowed-origins listing every node's URL plus those origins, as
  * scripts/cluster.sh does: pages of one node may then fail over to the others.
  */
-export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000, origins } = {}) {
+export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000, origins, tls = null } = {}) {
   const ports = [];
   for (let i = 0; i < n; i++) ports.push({ http: await freePort(), cluster: await freePort() });
   const peers = ports.map((p) => `${HOST}:${p.cluster}`);
@@ -359,7 +369,11 @@ export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, t
     flags = { 'allowed-origins': all.join(','), ...flags };
   }
   const nodes = ports.map(
-    (p, i) => new ChatNode({ name: `${prefix}${i + 1}`, httpPort: p.http, clusterPort: p.cluster, peers, flags }),
+    (p, i) => {
+      const name = `${prefix}${i + 1}`;
+      // tls: a function from node name to { cert, key, ca }, e.g. certs.forNode
+      return new ChatNode({ name, httpPort: p.http, clusterPort: p.cluster, peers, flags, tls: tls ? tls(name) : null });
+    },
   );
   const started = Date.now();
   try {
