@@ -11,20 +11,20 @@
 namespace chat::cluster {
 
 /// True when the current message comes from an actor on this node.
-inline bool from_this_node(const caf::local_actor* self) {
+inline bool from_this_node(caf::local_actor* self) {
   const auto& s = self->current_sender();
   return s && s->node() == self->node();
 }
 
 /// True when the current message really comes from `who`.
-inline bool sent_by(const caf::local_actor* self, const caf::actor& who) {
+inline bool sent_by(caf::local_actor* self, const caf::actor& who) {
   const auto& s = self->current_sender();
   return who && s && caf::actor_cast<caf::actor_addr>(s) == who.address();
 }
 
 /// A real down message comes from the actor that went down; anyone else
 /// could forge one naming a peer scope or a local connection.
-inline bool genuine(const caf::local_actor* self, const caf::down_msg& dm) {
+inline bool genuine(caf::local_actor* self, const caf::down_msg& dm) {
   const auto& s = self->current_sender();
   return s && caf::actor_cast<caf::actor_addr>(s) == dm.source;
 }

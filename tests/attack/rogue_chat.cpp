@@ -128,6 +128,13 @@ int main(int argc, char** argv) {
     self->send(chat_server, crash_atom::value);
   std::cout << "sent crash" << std::endl;
 
+  // 7. An error message that answers nothing: CAF's default handler ended
+  //    the actor with it. And a forged down message naming the victim, which
+  //    would take it out of its rooms.
+  self->send(chat_server, caf::make_error(caf::sec::runtime_error));
+  self->send(chat_server, caf::down_msg{victim.address(), caf::exit_reason::kill});
+  std::cout << "sent stray error and forged down" << std::endl;
+
   // Stay a moment so the node handles all of it while we are connected.
   self->receive(caf::after(std::chrono::milliseconds(500)) >> [] {});
   std::cout << "done" << std::endl;

@@ -41,10 +41,13 @@ test('a rogue peer cannot impersonate a scope, use the local API, or claim what 
   const onA = await connect(A, { user: unique('ann'), rooms: [ROOM] });
   const onB = await connect(B, { user: unique('bob'), rooms: [ROOM] });
   await converge([onA, onB], ROOM, [onA.welcome.user, onB.welcome.user]);
-  const before = await clusterInfo(A);
-  const beforeB = await clusterInfo(B);
-  assert.equal(before.groups.chat_servers, 2);
-  assert.equal(before.groups[`room:${ROOM}`], 2);
+  // The node monitor publishes room membership within 200 ms.
+  const settled = async (node) => {
+    const info = await clusterInfo(node);
+    return info.groups.chat_servers === 2 && info.groups[`room:${ROOM}`] === 2 && info;
+  };
+  await waitFor(() => settled(A), 10_000, { what: 'A to show both chat servers and both members' });
+  const beforeB = await waitFor(() => settled(B), 10_000, { what: 'B to show both chat servers and both members' });
 
   const [aHost, aPort] = A.clusterAddr.split(':');
   const [bHost, bPort] = B.clusterAddr.split(':');
