@@ -3,9 +3,10 @@
 // byte picks (as they arrive from a socket). Then the pure part of our
 // routing: upgrade detection, target_path and, for /ws, check_upgrade.
 // A request that parsed must serialize and parse back to the same request.
-// Beast accepts a Transfer-Encoding whose last coding is not chunked (the
-// body is then empty, RFC 9112 asks for a 400) and rewrites such a field
-// oddly on output; those requests are only parsed, not round-tripped.
+// Requests with a Transfer-Encoding are only parsed, not round-tripped:
+// Beast accepts one whose last coding is not chunked (the body is then
+// empty; http_session answers 400) and adds chunked trailers to the header
+// fields, so the written form is not the one that was read.
 
 #include <cstddef>
 #include <cstdint>
@@ -74,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)checked;
   }
 
-  if (req.count(http::field::transfer_encoding) && !chunked)
+  if (req.count(http::field::transfer_encoding))
     return 0;
   // What we parsed, Beast writes back in a form that parses the same.
   std::string wire;
