@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 type=${BUILD_TYPE:-RelWithDebInfo}
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$type" -DBUILD_TESTING=ON -DCHAT_FAULT_HOOKS=ON >/dev/null
+# BUILD_BENCH=OFF skips bench/ (the test run does not use it).
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$type" -DBUILD_TESTING=ON -DCHAT_FAULT_HOOKS=ON -DBUILD_BENCH="${BUILD_BENCH:-ON}" >/dev/null
 cmake --build build -j"$(nproc)" "$@"

@@ -8,6 +8,8 @@ pkgs=(cmake g++ make pkg-config libcaf-dev libboost1.81-dev nlohmann-json3-dev l
 if [ "$what" = test ]; then
   # chromium: browser tests; iproute2 + dnsmasq-base: the pod-like cluster.
   pkgs+=(chromium iproute2 dnsmasq-base)
+  # clang + its runtime: the ASan/UBSan/TSan builds and the libFuzzer harnesses.
+  pkgs+=(clang libclang-rt-14-dev)
 fi
 if [ "$what" = bench ]; then
   # jq: the bench scripts' JSON; gnuplot-nox: the plot in docs/benchmarks.md;

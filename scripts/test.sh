@@ -4,11 +4,17 @@
 #   browser (headless Chromium), k8s (manifest validation),
 #   pods (the pod-like cluster tool itself) and faults (fault injection
 #   on it; both need root for network namespaces).
+# Sanitizers (docs/security.md): unit-asan (unit tests under ASan+UBSan,
+# build-asan/), unit-tsan (the actor tests under TSan, build-tsan/) and fuzz
+# (each libFuzzer harness briefly over its corpus); integration runs against
+# the ASan+UBSan chatd and fails on any sanitizer report a node wrote.
 # SUITES="unit integration" limits the run. Ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-suites=${SUITES:-unit integration browser k8s pods faults}
+# The unit tests run once, under ASan+UBSan (unit-asan); `unit` (the release
+# build's) stays selectable.
+suites=${SUITES:-unit-asan integration unit-tsan fuzz browser k8s pods faults}
 total_pass=0
 total_fail=0
 failed_suites=()
@@ -39,17 +45,61 @@ run_suite() { # name timeout pass_regex fail_regex cmd...
 }
 
 scripts/install-deps.sh test || { echo "dependency install failed"; exit 1; }
-scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+# The release build serves browser, pods and faults (and unit when asked for).
+release_targets=(--target chatd)
+[[ " $suites " == *" unit "* ]] && release_targets=()
+time BUILD_BENCH=OFF scripts/build.sh "${release_targets[@]}" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# Sanitizer builds, only for the suites that use them. UBSan halts on its
+# first report (built with -fno-sanitize-recover=all); reports inside CAF and
+# the other system libraries are suppressed by library in tests/sanitizers/.
+san=$root/tests/sanitizers
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$san/lsan.supp:print_suppressions=0"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$san/tsan.supp"
+chatd_bin=$root/build/chatd
+has_suite() { [[ " $suites " == *" $1 "* ]]; }
+if has_suite unit-asan || has_suite integration; then
+  if time scripts/sanitize-build.sh asan; then
+    chatd_bin=$root/build-asan/chatd
+  else
+    echo "== asan build failed: integration runs against build/chatd"
+    count asan-build 0 1
+  fi
+fi
+if has_suite unit-tsan; then
+  time scripts/sanitize-build.sh tsan || count tsan-build 0 1
+fi
 
 for s in $suites; do
   case $s in
     unit)
       run_suite unit 300 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
         build/tests/unit_tests ;;
+    unit-asan)
+      [ -x build-asan/tests/unit_tests ] || continue
+      run_suite unit-asan 600 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
+        build-asan/tests/unit_tests ;;
+    unit-tsan)
+      [ -x build-tsan/tests/unit_tests_actors ] || continue
+      run_suite unit-tsan 600 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
+        build-tsan/tests/unit_tests_actors ;;
+    fuzz)
+      # Short: each harness 15 s over its corpus; scripts/fuzz.sh alone runs long.
+      run_suite fuzz 600 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
+        env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" FUZZ_RUNS="${FUZZ_RUNS:-100000000}" scripts/fuzz.sh ;;
     integration)
       (cd tests/integration && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
-      run_suite integration 600 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
-        env CHATD_BIN="$root/build/chatd" npm --prefix tests/integration test --silent ;;
+      # Nodes write sanitizer reports to files: a report anywhere fails the suite.
+      reports=$root/build/sanitizer-reports
+      rm -rf "$reports" && mkdir -p "$reports"
+      run_suite integration 900 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
+        env CHATD_BIN="$chatd_bin" ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1" \
+        UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" npm --prefix tests/integration test --silent
+      if compgen -G "$reports/*" >/dev/null; then
+        head -50 "$reports"/*
+        count integration-sanitizers 0 "$(ls "$reports" | wc -l)"
+      fi ;;
     browser)
       if [ -d tests/browser ]; then
         (cd tests/browser && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1

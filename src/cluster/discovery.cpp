@@ -200,22 +200,24 @@ endpoint parse_endpoint(const std::string& text, std::uint16_t default_port) {
     if (close == std::string::npos)
       return {};
     host = text.substr(1, close - 1);
-    if (close + 1 < text.size() && text[close + 1] == ':')
-      port = text.substr(close + 2);
+    if (close + 1 == text.size())
+      return {host, default_port};
+    if (text[close + 1] != ':')
+      return {};
+    port = text.substr(close + 2);
   } else if (auto colon = text.rfind(':'); colon != std::string::npos && text.find(':') == colon) {
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
-  }
-  if (port.empty())
+  } else {
     return {host, default_port};
-  try {
-    auto p = std::stoul(port);
-    if (p == 0 || p > 65535)
-      return {};
-    return {host, static_cast<std::uint16_t>(p)};
-  } catch (const std::exception&) {
-    return {};
   }
+  // Digits only: stoul alone would take "9x" as 9 and "-1..." as a wrapped number.
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return {};
+  auto p = std::stoul(port);
+  if (p == 0 || p > 65535)
+    return {};
+  return {host, static_cast<std::uint16_t>(p)};
 }
 
 caf::behavior discovery(caf::stateful_actor<discovery_state>* self, discovery_config cfg,

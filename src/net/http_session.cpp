@@ -47,12 +47,30 @@ void http_session::do_read() {
   parser_->body_limit(max_body);
   parser_->header_limit(max_header);
   stream_.expires_after(std::chrono::seconds(30));
-  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](auto ec, auto n) { self->on_read(ec, n); });
+  // Read with parser_ itself: async_read on parser_->get() would use a parser
+  // of its own with Beast's default 1 MiB body limit.
+  http::async_read(stream_, buffer_, *parser_,
+                   [self = shared_from_this()](auto ec, auto n) { self->on_read(ec, n); });
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::body_limit) {
+    auto res = json_error(parser_->get(), http::status::payload_too_large, "too_large", "request body over 64 KiB");
+    res.keep_alive(false);
+    write(std::move(res));
+    return;
+  }
   if (ec) {
     refuse_unreadable(ec);
+    return;
+  }
+  // Beast reads a Transfer-Encoding that does not end in chunked as "no
+  // body" and what follows as the next request; a proxy in front may frame
+  // it otherwise (request smuggling). RFC 9112 6.3 asks for a 400.
+  if (parser_->get().count(http::field::transfer_encoding) && !parser_->chunked()) {
+    auto res = json_error(parser_->get(), http::status::bad_request, "bad_request", "unsupported Transfer-Encoding");
+    res.keep_alive(false);
+    write(std::move(res));
     return;
   }
   auto req = parser_->release();

@@ -1,5 +1,6 @@
 #include "protocol/token.hpp"
 
+#include <cstdint>
 #include <cstring>
 
 #include <openssl/crypto.h>
@@ -90,6 +91,12 @@ std::optional<token_claims> verify_token(std::string_view token, std::string_vie
   if (sub == j.end() || !sub->is_string() || !valid_user(sub->get_ref<const std::string&>()))
     return std::nullopt;
   if (exp == j.end() || !exp->is_number())
+    return std::nullopt;
+  // Converting a number outside int64 would be undefined (a float) or wrap
+  // (a large unsigned): such an exp is malformed, not "never expires".
+  if (exp->is_number_float() && !(exp->get<double>() > -9.2e18 && exp->get<double>() < 9.2e18))
+    return std::nullopt;
+  if (exp->is_number_unsigned() && exp->get<std::uint64_t>() > std::uint64_t{INT64_MAX})
     return std::nullopt;
   token_claims claims{sub->get<std::string>(), exp->get<std::int64_t>(), std::nullopt};
   if (claims.exp <= now_s)

@@ -196,3 +196,14 @@ TEST_CASE("verify_token refuses a non-canonical encoding of a valid signature") 
   last = alphabet[v ^ 1]; // flip a bit that carries no data
   CHECK_FALSE(verify_token(tok, secret, now).has_value());
 }
+
+// Found by tests/fuzz/token_fuzz under UBSan: a signed exp of 1e300 was
+// converted to int64 (undefined behaviour; unit-asan halts on it).
+TEST_CASE("verify_token refuses an exp outside int64 (signed, so only the issuer can send it)") {
+  for (const char* exp : {"1e300", "-1e300", "9.3e18", "18446744073709551615"}) {
+    auto tok = sign_token(std::string(R"({"sub":"ann","exp":)") + exp + "}", secret);
+    CHECK_MESSAGE(!verify_token(tok, secret, now), exp);
+  }
+  CHECK(verify_token(sign_token(R"({"sub":"ann","exp":9e18})", secret), secret, now));
+  CHECK(verify_token(sign_token(R"({"sub":"ann","exp":9223372036854775807})", secret), secret, now));
+}
