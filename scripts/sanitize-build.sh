@@ -15,5 +15,5 @@ case $what in
   *) echo "unknown sanitizer build '$what'" >&2; exit 2 ;;
 esac
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DCHAT_SANITIZE="$san" -DBUILD_TESTING=ON -DBUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+  -DCHAT_SANITIZE="$san" -DBUILD_TESTING=ON -DBUILD_BENCH=OFF -DCHAT_FAULT_HOOKS=ON "${launcher[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}"

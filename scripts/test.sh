@@ -46,7 +46,7 @@ run_suite() { # name timeout pass_regex fail_regex cmd...
 
 scripts/install-deps.sh test || { echo "dependency install failed"; exit 1; }
 # The release build serves browser, pods and faults (and unit when asked for).
-release_targets=(--target chatd)
+release_targets=(--target chatd rogue_chat rogue_node)
 [[ " $suites " == *" unit "* ]] && release_targets=()
 time BUILD_BENCH=OFF scripts/build.sh "${release_targets[@]}" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -94,7 +94,8 @@ for s in $suites; do
       reports=$root/build/sanitizer-reports
       rm -rf "$reports" && mkdir -p "$reports"
       run_suite integration 900 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
-        env CHATD_BIN="$chatd_bin" ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1" \
+        env CHATD_BIN="$chatd_bin" TOOLS_DIR="$root/build" \
+        ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:quarantine_size_mb=16" \
         UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" npm --prefix tests/integration test --silent
       if compgen -G "$reports/*" >/dev/null; then
         head -50 "$reports"/*

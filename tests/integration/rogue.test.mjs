@@ -19,10 +19,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { converge } from './lib/checks.mjs';
 import { QUIET_MS, connect, unique } from './lib/client.mjs';
-import { CHATD_BIN, cluster, clusterInfo, waitFor } from './lib/node.mjs';
+import { TOOLS_DIR, cluster, clusterInfo, waitFor } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
-const ROGUE_BIN = process.env.ROGUE_BIN || path.join(path.dirname(CHATD_BIN), 'rogue_node');
+const ROGUE_BIN = process.env.ROGUE_BIN || path.join(TOOLS_DIR, 'rogue_node');
 const ROOM = 'lobby';
 let A;
 let B;

@@ -16,10 +16,10 @@ import { after, before } from 'node:test';
 
 import { connect, unique } from './lib/client.mjs';
 import { getText, metrics, roomHistory } from './lib/http.mjs';
-import { CHATD_BIN, startNode } from './lib/node.mjs';
+import { TOOLS_DIR, startNode } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
-const ROGUE_BIN = path.join(path.dirname(CHATD_BIN), 'tests', 'rogue_chat');
+const ROGUE_BIN = path.join(TOOLS_DIR, 'rogue_chat');
 const ROGUE_TIMEOUT_MS = 30_000;
 
 let node;

@@ -20,6 +20,8 @@ import { getJson } from './http.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(here, '../../..');
 export const CHATD_BIN = process.env.CHATD_BIN || path.join(REPO, 'build', 'chatd');
+/** Where the test tools (rogue_node, rogue_chat) are: beside chatd unless told (chatd may be a sanitizer build). */
+export const TOOLS_DIR = process.env.TOOLS_DIR || path.dirname(CHATD_BIN);
 export const HOST = '127.0.0.1';
 
 const READY_TIMEOUT_MS = 15_000;
