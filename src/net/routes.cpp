@@ -214,6 +214,9 @@ std::string metrics_text(server_context& ctx) {
   counter(out, "chat_node_messages_in_total", "Chat messages received from other nodes' chat servers.", s.node_msgs_in);
   counter(out, "chat_restarts_total", "Supervised actor restarts.", s.restarts);
   counter(out, "chat_server_restarts_total", "Chat server restarts.", s.chat_restarts);
+  counter(out, "chat_peer_messages_refused_total", "Peer messages dropped as invalid or not from a known peer.",
+          s.peer_msgs_refused);
+  counter(out, "chat_rooms_evicted_total", "Idle rooms forgotten to stay under --max-node-rooms.", s.rooms_evicted);
   gauge(out, "chat_queued_bytes", "Outgoing bytes queued on all connections, not yet written.", s.queued_bytes);
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
   gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining ? 1 : 0);

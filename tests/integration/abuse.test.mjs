@@ -142,6 +142,7 @@ test('rooms nobody is in are evicted past --max-node-rooms; rooms in use keep th
     30_000,
     { what: () => `chat_rooms to fall to 20 or fewer (is ${held})` },
   );
+  assert.ok((await metrics(node)).get('chat_rooms_evicted_total') >= 25, 'the evictions are counted');
   const again = await connect(node, { user: unique('again'), rooms: [keep] });
   const history = await again.next({ type: 'history', room: keep });
   assert.deepEqual(

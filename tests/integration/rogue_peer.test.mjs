@@ -71,6 +71,7 @@ test('a rogue peer on the plaintext cluster port cannot inject, impersonate, ske
   assert.equal((await getText(node.url('/healthz'))).status, 200);
   const m = await metrics(node);
   assert.equal(m.get('chat_server_restarts_total'), 0, 'the chat server never crashed');
+  assert.ok(m.get('chat_peer_messages_refused_total') >= 3, 'the refused replicates and relay are counted');
   const ack = await victim.say(room, 'after the rogue');
   const skewMs = Math.abs(Date.parse(ack.ts) - Date.now());
   assert.ok(skewMs < 60_000, `the ack's ts ${ack.ts} is near now`);
