@@ -151,3 +151,26 @@ test('rooms nobody is in are evicted past --max-node-rooms; rooms in use keep th
     'the room in use kept its history',
   );
 });
+
+test('SIGTERM stops a node while clients cycle rooms and flood typing', { timeout: 60_000 }, async () => {
+  const victim = await startNode({ name: 'abuse-term', flags: { 'drain-grace-ms': 500 } });
+  const rooms = Array.from({ length: 50 }, (_, i) => unique(`term${i}`));
+  const flooders = [];
+  for (let i = 0; i < 5; i++) flooders.push(await connect(victim, { user: unique('cycler'), rooms: [] }));
+  let flooding = true;
+  const floods = flooders.map(async (c) => {
+    while (flooding && c.isOpen) {
+      await c.send({ type: 'subscribe', rooms }).catch(() => {});
+      await c.send({ type: 'typing', room: rooms[0], state: 'start' }).catch(() => {});
+      await c.send({ type: 'unsubscribe', rooms }).catch(() => {});
+    }
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const started = Date.now();
+  victim.kill('SIGTERM');
+  const exit = await victim.waitExit(10_000);
+  flooding = false;
+  await Promise.all(floods);
+  assert.ok(exit, `the node exited on SIGTERM within 10 s under the flood (still running after ${Date.now() - started} ms)`);
+  assert.equal(exit.code, 0, `a clean exit: ${JSON.stringify(exit)}`);
+});
