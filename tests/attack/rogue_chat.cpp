@@ -19,6 +19,7 @@
 #include <caf/io/all.hpp>
 
 #include "app/messages.hpp"
+#include "rogue_setup.hpp"
 
 using namespace chat;
 
@@ -48,9 +49,7 @@ int main(int argc, char** argv) {
   std::string room = argv[3];
 
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  add_message_types(cfg);
-  cfg.set("logger.console", caf::atom("none"));
+  chat::rogue::configure(cfg);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 

@@ -24,6 +24,7 @@
 #include <caf/io/all.hpp>
 
 #include "app/messages.hpp"
+#include "rogue_setup.hpp"
 
 using namespace chat;
 using chat::cluster::group_map;
@@ -105,9 +106,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   caf::actor_system_config cfg;
-  cfg.load<caf::io::middleman>();
-  add_message_types(cfg);
-  cfg.set("logger.console", caf::atom("none"));
+  chat::rogue::configure(cfg);
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
   targets t;

@@ -6,12 +6,11 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { connect, unique } from './lib/client.mjs';
+import { connect, unique, upgradeStatus } from './lib/client.mjs';
 import { getJson, getText, metrics, post } from './lib/http.mjs';
 import { ChatNode, HOST, clusterInfo, freePort, makeNode, startNode, waitFor, waitPeerCount } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
@@ -52,43 +51,9 @@ function parseResponse(text) {
   return { status: Number(statusLine.split(' ')[1]), headers, body: text.slice(end + 4) };
 }
 
-/** A WebSocket upgrade of /ws with extra headers: { status, json }; 101 closes the socket at once. */
+/** A WebSocket upgrade of /ws with extra headers: { status, json, ... }; 101 closes the socket at once. */
 function upgrade(node, { query = `user=${unique('u')}`, headers = {}, timeoutMs = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(node.url(`/ws?${query}`), {
-      agent: false,
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
-        ...headers,
-      },
-    });
-    const timer = setTimeout(() => req.destroy(new Error(`upgrade: no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('upgrade', (res, socket) => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ status: res.statusCode });
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        clearTimeout(timer);
-        let json;
-        try {
-          json = JSON.parse(body);
-        } catch {}
-        resolve({ status: res.statusCode, json, body });
-      });
-    });
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
-  });
+  return upgradeStatus(node.url(`/ws?${query}`), { headers, timeoutMs });
 }
 
 function assertJsonError(res, status, code) {

@@ -297,11 +297,12 @@ export async function connect(node, { user, rooms, query = {}, waitWelcome = tru
 }
 
 /**
- * Tries a WebSocket upgrade at `url` (a ws:// or http:// URL) and reports
+ * Tries a WebSocket upgrade at `url` (a ws:// or http:// URL), with extra
+ * request `headers` (e.g. an Origin), and reports
  * what the server answered: { status, headers, body, json }. A successful
  * upgrade gives status 101 and the socket is closed at once.
  */
-export function upgradeStatus(url, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+export function upgradeStatus(url, { headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
   const httpUrl = url.replace(/^ws:/, 'http:');
   return new Promise((resolve, reject) => {
     const req = http.request(httpUrl, {
@@ -311,6 +312,7 @@ export function upgradeStatus(url, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': crypto.randomBytes(16).toString('base64'),
+        ...headers,
       },
     });
     const timer = setTimeout(() => req.destroy(new Error(`upgrade ${url}: no answer within ${timeoutMs} ms`)), timeoutMs);
