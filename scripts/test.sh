@@ -85,9 +85,9 @@ for s in $suites; do
       run_suite unit-tsan 600 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
         build-tsan/tests/unit_tests_actors ;;
     fuzz)
-      # Short: each harness 15 s over its corpus; scripts/fuzz.sh alone runs long.
+      # Short: each harness 8 s over its corpus; scripts/fuzz.sh alone runs long.
       run_suite fuzz 600 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
-        env FUZZ_SECONDS="${FUZZ_SECONDS:-15}" FUZZ_RUNS="${FUZZ_RUNS:-100000000}" scripts/fuzz.sh ;;
+        env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" FUZZ_RUNS="${FUZZ_RUNS:-100000000}" scripts/fuzz.sh ;;
     integration)
       (cd tests/integration && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
       # Nodes write sanitizer reports to files: a report anywhere fails the suite.
