@@ -2,7 +2,6 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include <boost/asio.hpp>
 #include <caf/all.hpp>
@@ -19,6 +18,7 @@
 #include "cluster/node_monitor.hpp"
 #include "cluster/pg_scope.hpp"
 #include "cluster/portal.hpp"
+#include "net/io_lanes.hpp"
 #include "net/listener.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/frames.hpp"
@@ -174,12 +174,16 @@ int run_node(const config& cfg) {
       latch.release(1);
   });
 
-  asio::io_context ioc{cfg.threads};
+  // Declared before the lanes: destroying a lane destroys the handlers still
+  // queued in it, and with them sessions, which use the context on the way out.
   net::server_context ctx{sys, cfg, stats, store, {}, {}};
+  net::io_lanes lanes{static_cast<std::size_t>(cfg.threads)};
+  ctx.lanes = &lanes;
+  auto& ioc = lanes.main();
   std::shared_ptr<net::listener> lst;
   try {
     auto addr = asio::ip::make_address(cfg.http_addr);
-    lst = std::make_shared<net::listener>(ioc, asio::ip::tcp::endpoint{addr, cfg.http_port}, ctx);
+    lst = std::make_shared<net::listener>(lanes, asio::ip::tcp::endpoint{addr, cfg.http_port}, ctx);
   } catch (const std::exception& e) {
     spdlog::critical("cannot listen on {}:{}: {}", cfg.http_addr, cfg.http_port, e.what());
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
@@ -196,18 +200,24 @@ int run_node(const config& cfg) {
     }
   });
 
-  std::vector<std::thread> threads;
-  for (int i = 0; i < cfg.threads; ++i)
-    threads.emplace_back([&ioc] { ioc.run(); });
+  lanes.start();
   spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({})", cfg.node_name, cfg.http_addr, cfg.http_port,
                cfg.cluster_addr, cfg.cluster_port, cluster_tls(cfg) ? "mutual TLS" : "plaintext");
 
   int code = latch.wait();
-  ioc.stop();
-  for (auto& t : threads)
-    t.join();
+  lanes.stop();
+  // No I/O thread runs now. Every actor stops before the lanes and the
+  // sessions queued in them are destroyed: a connection actor or a health probe
+  // still running would post to them. A session paused on its inbound bound
+  // holds itself until reading resumes, which it no longer will.
+  for (auto& s : ctx.sessions.all()) {
+    s->abandon();
+    if (s->actor())
+      caf::anon_send_exit(s->actor(), caf::exit_reason::user_shutdown);
+  }
   caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(portal, caf::exit_reason::user_shutdown);
+  sys.await_all_actors_done();
   spdlog::info("node {} stopped (exit {})", cfg.node_name, code);
   return code;
 }

@@ -19,8 +19,8 @@ bool resource_shortage(const boost::system::error_code& ec) {
 
 } // namespace
 
-listener::listener(asio::io_context& ioc, asio::ip::tcp::endpoint endpoint, server_context& ctx)
-  : ioc_(ioc), acceptor_(asio::make_strand(ioc)), retry_(acceptor_.get_executor()), ctx_(ctx) {
+listener::listener(io_lanes& lanes, asio::ip::tcp::endpoint endpoint, server_context& ctx)
+  : lanes_(lanes), acceptor_(lanes.main()), retry_(acceptor_.get_executor()), ctx_(ctx) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -40,7 +40,7 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(asio::make_strand(ioc_), [self = shared_from_this()](auto ec, auto socket) {
+  acceptor_.async_accept(lanes_.next(), [self = shared_from_this()](auto ec, auto socket) {
     self->on_accept(ec, std::move(socket));
   });
 }

@@ -5,14 +5,16 @@
 #include <boost/asio.hpp>
 
 #include "net/accept_backoff.hpp"
+#include "net/io_lanes.hpp"
 #include "net/server_context.hpp"
 
 namespace chat::net {
 
-/// Accepts TCP connections and hands each to an http_session on its own strand.
+/// Accepts TCP connections on the main lane and hands each to an http_session
+/// on the next lane, round robin.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(boost::asio::io_context& ioc, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
+  listener(io_lanes& lanes, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
   void run();
   void stop();
 
@@ -21,7 +23,7 @@ private:
   void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
   void on_accept_error(const boost::system::error_code& ec);
 
-  boost::asio::io_context& ioc_;
+  io_lanes& lanes_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
   server_context& ctx_;

@@ -14,6 +14,7 @@
 
 namespace chat::net {
 
+class io_lanes;
 class websocket_session;
 
 /// Live sessions by id, for draining and for the debug hooks.
@@ -40,6 +41,8 @@ struct server_context {
   /// WebSocket sessions alive, upgrading or open: what --max-connections caps
   /// (stats->connections counts only those past the handshake).
   std::atomic<std::int64_t> ws_sessions{0};
+  /// The I/O threads, set once they exist.
+  io_lanes* lanes = nullptr;
 };
 
 } // namespace chat::net

@@ -37,6 +37,8 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_b
     close_deadline_(ws_.get_executor()),
     expiry_(ws_.get_executor()),
     ctx_(ctx),
+    outbox_(ctx.lanes->outbox_of(
+      static_cast<asio::io_context&>(asio::query(ws_.get_executor(), asio::execution::context)))),
     who_(std::move(who)),
     id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {
   ws_.next_layer().buffer() = std::move(leftover);
@@ -140,7 +142,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     // Answered here rather than by the actor: a flood of tiny binary frames
     // then costs the queue bound, not an unbounded mailbox.
     ++ctx_.stats->bad_frames;
-    on_send(std::make_shared<const std::string>(protocol::error_frame(
+    deliver(std::make_shared<const std::string>(protocol::error_frame(
       protocol::error_code::bad_request, "binary frames are not supported; send JSON text", nullptr)));
   }
   buffer_.consume(buffer_.size());
@@ -156,15 +158,15 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void websocket_session::send(protocol::frame_ptr frame) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), f = std::move(frame)]() mutable {
-    self->on_send(std::move(f));
-  });
+  outbox_.push(shared_from_this(), std::move(frame));
 }
 
 void websocket_session::close(std::uint16_t code, std::string reason) {
-  asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)]() mutable {
-    self->begin_close(code, std::move(r));
-  });
+  outbox_.push_close(shared_from_this(), code, std::move(reason));
+}
+
+void websocket_session::end(std::uint16_t code, std::string reason) {
+  begin_close(code, std::move(reason));
 }
 
 void websocket_session::frame_done() {
@@ -180,7 +182,7 @@ void websocket_session::on_frame_done() {
   }
 }
 
-void websocket_session::on_send(protocol::frame_ptr frame) {
+void websocket_session::deliver(protocol::frame_ptr frame) {
   if (closing_)
     return;
   auto node_total = static_cast<std::size_t>(std::max<std::int64_t>(0, ctx_.stats->queued_bytes.load()));

@@ -12,6 +12,7 @@
 #include <caf/actor.hpp>
 
 #include "chat/frame_sink.hpp"
+#include "net/io_lanes.hpp"
 #include "net/prefilled_stream.hpp"
 #include "net/server_context.hpp"
 #include "net/upgrade.hpp"
@@ -27,8 +28,10 @@ constexpr std::size_t max_frames_in_flight = 8;
 /// write in flight, bounded in bytes per connection and node-wide) and talks
 /// to its connection actor: inbound frames go to the actor as messages (at
 /// most max_frames_in_flight at a time), the actor's frames come back
-/// through frame_sink, posted onto this session's strand.
-class websocket_session : public frame_sink, public std::enable_shared_from_this<websocket_session> {
+/// through frame_sink, in batches through its I/O thread's frame_outbox.
+class websocket_session : public frame_sink,
+                          public outbox_target,
+                          public std::enable_shared_from_this<websocket_session> {
 public:
   /// `leftover`: bytes the HTTP reader received after the upgrade request
   /// (the client's first frames), read before the socket.
@@ -42,6 +45,13 @@ public:
   void send(protocol::frame_ptr frame) override;
   void close(std::uint16_t code, std::string reason) override;
   void frame_done() override;
+  /// From the outbox, on this session's I/O thread: a frame, a close.
+  void deliver(protocol::frame_ptr frame) override;
+  void end(std::uint16_t code, std::string reason) override;
+
+  /// After the I/O threads stopped: drops the self-reference a paused read
+  /// loop keeps, so the session can be destroyed. Not thread-safe.
+  void abandon() { paused_.reset(); }
 
   const std::string& id() const { return id_; }
   const caf::actor& actor() const { return actor_; }
@@ -52,7 +62,6 @@ private:
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t n);
   void on_frame_done();
-  void on_send(protocol::frame_ptr frame);
   void push(protocol::frame_ptr frame);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t n);
@@ -66,6 +75,7 @@ private:
   boost::asio::steady_timer close_deadline_;
   boost::asio::steady_timer expiry_; ///< the token's exp, when the node checks tokens
   server_context& ctx_;
+  frame_outbox& outbox_;
   upgrade_ok who_;
   std::string id_;
   caf::actor actor_;
