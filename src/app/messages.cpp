@@ -13,6 +13,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<room_snapshot>("room_snapshot");
   cfg.add_message_type<std::vector<room_snapshot>>("room_snapshot_vec");
   cfg.add_message_type<publish_result>("publish_result");
+  cfg.add_message_type<replicate_item>("replicate_item");
+  cfg.add_message_type<std::vector<replicate_item>>("replicate_item_vec");
   cfg.add_message_type<std::vector<caf::node_id>>("node_id_vec");
 }
 

@@ -38,11 +38,13 @@ using read_atom = caf::atom_constant<caf::atom("cs_read")>;
 
 // chat server <-> chat server
 using replicate_atom = caf::atom_constant<caf::atom("cs_repl")>;
+using replicate_batch_atom = caf::atom_constant<caf::atom("cs_repls")>;
 using relay_atom = caf::atom_constant<caf::atom("cs_relay")>;
 using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
 
 // chat server -> itself
 using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
+using send_batches_atom = caf::atom_constant<caf::atom("cs_sendb")>;
 
 // process-group scope, local API
 using pg_join_atom = caf::atom_constant<caf::atom("pg_join")>;
@@ -107,6 +109,18 @@ struct room_snapshot {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_snapshot& x) {
   return f(x.room, x.members, x.messages, x.gap);
+}
+
+/// One new message for a peer's chat server and exactly the recipients it
+/// has there; peers get these in batches (replicate_batch_atom).
+struct replicate_item {
+  message msg;
+  std::vector<caf::actor> recipients;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, replicate_item& x) {
+  return f(x.msg, x.recipients);
 }
 
 /// The chat server's answer to a publish.

@@ -160,16 +160,6 @@ void fan_out(self_ptr self, const std::string& room, const std::string& user, co
   }
 }
 
-/// A published message waiting for its first peer to confirm it stored it.
-struct pending_publish {
-  caf::response_promise rp;
-  message msg;
-  std::string frame;
-  caf::actor sender;
-  std::size_t unanswered = 0;
-  bool acked = false;
-};
-
 /// Acks the sender and delivers to the other local members: only now, so
 /// that what a client saw or was acked is on two nodes (one if alone).
 void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
@@ -208,6 +198,41 @@ void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, con
     complete(self, *p, p->msg, p->frame);
 }
 
+/// A peer did not confirm (gone, silent, or refused the batch).
+void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
+  // Every peer gone or silent: the message is only here, and the node keeps
+  // serving (a partition must not stop chat).
+  if (--p->unanswered == 0 && !p->acked)
+    complete(self, *p, p->msg, p->frame);
+}
+
+/// One request to one peer's chat server with every message queued for it;
+/// its answer holds the copy the peer keeps of each, in the same order.
+void send_batch(self_ptr self, const caf::actor& cs) {
+  auto& st = self->state;
+  auto node = st.outbox.extract(cs);
+  if (node.empty())
+    return;
+  auto batch = std::make_shared<replicate_batch>(std::move(node.mapped()));
+  ++st.stats->node_msgs_out;
+  self->request(cs, st.cfg.replicate_timeout, replicate_batch_atom::value, std::move(batch->items))
+    .then(
+      [=](const std::vector<message>& kept) {
+        if (kept.size() != batch->waiting.size()) {
+          refuse(self, "replicate batch answer");
+          for (const auto& p : batch->waiting)
+            unconfirmed(self, p);
+          return;
+        }
+        for (std::size_t i = 0; i < kept.size(); ++i)
+          on_replicated(self, batch->waiting[i], kept[i]);
+      },
+      [=](const caf::error&) {
+        for (const auto& p : batch->waiting)
+          unconfirmed(self, p);
+      });
+}
+
 /// Stores a new message on every other node, handing each node's chat
 /// server the message and exactly the recipients it has (one message
 /// per node, never re-resolved there: that is how the duplicate bug was
@@ -228,16 +253,17 @@ caf::result<publish_result> replicate(self_ptr self, const message& m, const caf
   auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
   for (const auto& [node, cs] : st.peers) {
     auto it = remote.find(node);
-    self->request(cs, st.cfg.replicate_timeout, replicate_atom::value, m,
-                  it == remote.end() ? std::vector<caf::actor>{} : it->second)
-      .then([=](const message& kept) { on_replicated(self, p, kept); },
-            [=](const caf::error&) {
-              // Every peer gone or silent: the message is only here, and
-              // the node keeps serving (a partition must not stop chat).
-              if (--p->unanswered == 0 && !p->acked)
-                complete(self, *p, p->msg, p->frame);
-            });
-    ++st.stats->node_msgs_out;
+    auto& batch = st.outbox[cs];
+    batch.items.push_back(replicate_item{m, it == remote.end() ? std::vector<caf::actor>{} : std::move(it->second)});
+    batch.waiting.push_back(p);
+    if (batch.items.size() >= st.cfg.max_batch)
+      send_batch(self, cs);
+  }
+  // Queued behind everything already in the mailbox: what this drain
+  // publishes goes out together, and at low load right away.
+  if (!st.batches_scheduled && !st.outbox.empty()) {
+    st.batches_scheduled = true;
+    self->send(self, send_batches_atom::value);
   }
   return p->rp;
 }
@@ -473,7 +499,6 @@ caf::result<publish_result> publish(self_ptr self, message& draft, const caf::ac
 /// misses a message between its history and its first live one.
 message on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
   auto& st = self->state;
-  ++st.stats->node_msgs_in;
   st.clock.observe(m.ts);
   if (st.store->insert(m) != room_history::insert_result::added) {
     auto kept = st.store->find_retry(m.room, m.user, m.client_id);
@@ -554,7 +579,31 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         refuse(self, "replicate");
         return caf::sec::request_receiver_down;
       }
+      ++self->state.stats->node_msgs_in;
       return on_replicate(self, m, recipients);
+    },
+    [=](replicate_batch_atom, const std::vector<replicate_item>& items) -> caf::result<std::vector<message>> {
+      bool valid = from_peer(self) && !items.empty() && items.size() <= self->state.cfg.max_batch
+                   && std::all_of(items.begin(), items.end(),
+                                  [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
+      if (!valid) {
+        refuse(self, "replicate batch");
+        return caf::sec::request_receiver_down;
+      }
+      ++self->state.stats->node_msgs_in;
+      std::vector<message> kept;
+      kept.reserve(items.size());
+      for (const auto& it : items)
+        kept.push_back(on_replicate(self, it.msg, it.recipients));
+      return kept;
+    },
+    [=](send_batches_atom) {
+      auto& st = self->state;
+      if (self->current_sender().get() != self->ctrl())
+        return;
+      st.batches_scheduled = false;
+      while (!st.outbox.empty())
+        send_batch(self, st.outbox.begin()->first);
     },
     [=](relay_atom, const std::string& room, const std::string& user, const std::string& kind,
         const std::string& value, const std::vector<caf::actor>& recipients) {

@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "app/messages.hpp"
 #include "app/node_stats.hpp"
 #include "chat/clock.hpp"
 #include "chat/history_store.hpp"
@@ -36,6 +37,25 @@ struct chat_server_config {
   /// forgotten here, least recently used first, every sweep_interval.
   std::size_t max_rooms = 10000;
   std::chrono::milliseconds sweep_interval{5000};
+  /// Most messages in one replicate batch, sent or accepted.
+  std::size_t max_batch = 1024;
+};
+
+/// A published message waiting for its first peer to confirm it stored it.
+struct pending_publish {
+  caf::response_promise rp;
+  message msg;
+  std::string frame;
+  caf::actor sender;
+  std::size_t unanswered = 0;
+  bool acked = false;
+};
+
+/// What one peer's chat server gets in its next batch, and who waits for
+/// each item's confirmation (same index).
+struct replicate_batch {
+  std::vector<replicate_item> items;
+  std::vector<std::shared_ptr<pending_publish>> waiting;
 };
 
 struct chat_server_state {
@@ -56,6 +76,10 @@ struct chat_server_state {
   std::vector<caf::actor> shards;
   /// The chat server of every other node.
   std::map<caf::node_id, caf::actor> peers;
+  /// Replicates not sent yet, by peer chat server: all that one mailbox
+  /// drain produced goes as one request per peer, confirmed by one answer.
+  std::map<caf::actor, replicate_batch> outbox;
+  bool batches_scheduled = false;
   /// Nodes whose scope is a peer of ours. A peer's chat server may ask us
   /// before its join reached us; its node is known by then, because our
   /// scope registers a peer before telling it our members.

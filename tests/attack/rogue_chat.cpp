@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
   self->send(chat_server, replicate_atom::value, forged, std::vector<caf::actor>{victim});
   std::cout << "sent replicate bad room" << std::endl;
 
+  // 2b. Both in one batch (today's node-to-node shape), and an empty batch.
+  self->send(chat_server, replicate_batch_atom::value,
+             std::vector<replicate_item>{{future, {victim}}, {forged, {victim}}});
+  self->send(chat_server, replicate_batch_atom::value, std::vector<replicate_item>{});
+  std::cout << "sent replicate batches" << std::endl;
+
   // 3. A frame of our choosing relayed as if it came from a peer (old shape),
   //    and a typing relay of an unknown kind (today's shape).
   self->send(chat_server, relay_atom::value, room, std::string(R"({"type":"message","room":")") + room
