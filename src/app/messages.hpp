@@ -39,12 +39,14 @@ using read_atom = caf::atom_constant<caf::atom("cs_read")>;
 // chat server <-> chat server
 using replicate_atom = caf::atom_constant<caf::atom("cs_repl")>;
 using replicate_batch_atom = caf::atom_constant<caf::atom("cs_repls")>;
+using replicated_atom = caf::atom_constant<caf::atom("cs_repld")>;
 using relay_atom = caf::atom_constant<caf::atom("cs_relay")>;
 using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
 
 // chat server -> itself
 using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
 using send_batches_atom = caf::atom_constant<caf::atom("cs_sendb")>;
+using expire_atom = caf::atom_constant<caf::atom("cs_expire")>;
 
 // process-group scope, local API
 using pg_join_atom = caf::atom_constant<caf::atom("pg_join")>;

@@ -206,31 +206,77 @@ void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
     complete(self, *p, p->msg, p->frame);
 }
 
-/// One request to one peer's chat server with every message queued for it;
-/// its answer holds the copy the peer keeps of each, in the same order.
+/// One message to one peer's chat server with every item queued for it; its
+/// answer (replicated_atom, same number) holds the copy the peer keeps of
+/// each item, in the same order.
 void send_batch(self_ptr self, const caf::actor& cs) {
   auto& st = self->state;
   auto node = st.outbox.extract(cs);
   if (node.empty())
     return;
-  auto batch = std::make_shared<replicate_batch>(std::move(node.mapped()));
+  auto seq = st.next_batch++;
+  auto& batch = st.in_flight[seq];
+  batch = std::move(node.mapped());
+  batch.to = cs;
+  batch.deadline = steady::now() + st.cfg.replicate_timeout;
+  self->send(cs, replicate_batch_atom::value, seq, std::move(batch.items));
   ++st.stats->node_msgs_out;
-  self->request(cs, st.cfg.replicate_timeout, replicate_batch_atom::value, std::move(batch->items))
-    .then(
-      [=](const std::vector<message>& kept) {
-        if (kept.size() != batch->waiting.size()) {
-          refuse(self, "replicate batch answer");
-          for (const auto& p : batch->waiting)
-            unconfirmed(self, p);
-          return;
-        }
-        for (std::size_t i = 0; i < kept.size(); ++i)
-          on_replicated(self, batch->waiting[i], kept[i]);
-      },
-      [=](const caf::error&) {
-        for (const auto& p : batch->waiting)
-          unconfirmed(self, p);
-      });
+  if (!st.expiry_scheduled) {
+    st.expiry_scheduled = true;
+    self->delayed_send(self, st.cfg.expiry_check, expire_atom::value);
+  }
+}
+
+/// A peer's answer to batch `seq`: the copies it keeps, or none if it
+/// refused the batch.
+void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(seq);
+  if (it == st.in_flight.end() || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(it->second.to))
+    return; // expired already, or not from the peer we asked
+  auto batch = std::move(it->second);
+  st.in_flight.erase(it);
+  if (kept.size() != batch.waiting.size()) {
+    if (!kept.empty())
+      refuse(self, "replicate batch answer");
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+    return;
+  }
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    on_replicated(self, batch.waiting[i], kept[i]);
+}
+
+/// A node that went down answers nothing more: its batches need not wait out
+/// the timeout.
+void abandon_batches_to(self_ptr self, const caf::node_id& node) {
+  auto& st = self->state;
+  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
+    if (it->second.to.node() != node) {
+      ++it;
+      continue;
+    }
+    auto batch = std::move(it->second);
+    it = st.in_flight.erase(it);
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+  }
+}
+
+/// Batches a peer left unanswered past the replicate timeout count as not
+/// confirmed by it; the check repeats while any batch is out.
+void expire_batches(self_ptr self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  while (!st.in_flight.empty() && st.in_flight.begin()->second.deadline <= now) {
+    auto batch = std::move(st.in_flight.begin()->second);
+    st.in_flight.erase(st.in_flight.begin());
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+  }
+  st.expiry_scheduled = !st.in_flight.empty();
+  if (st.expiry_scheduled)
+    self->delayed_send(self, st.cfg.expiry_check, expire_atom::value);
 }
 
 /// Stores a new message on every other node, handing each node's chat
@@ -582,20 +628,34 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       ++self->state.stats->node_msgs_in;
       return on_replicate(self, m, recipients);
     },
-    [=](replicate_batch_atom, const std::vector<replicate_item>& items) -> caf::result<std::vector<message>> {
-      bool valid = from_peer(self) && !items.empty() && items.size() <= self->state.cfg.max_batch
+    [=](replicate_batch_atom, std::uint64_t seq, const std::vector<replicate_item>& items) {
+      auto& st = self->state;
+      if (!from_peer(self)) {
+        refuse(self, "replicate batch");
+        return;
+      }
+      auto answer_to = caf::actor_cast<caf::actor>(self->current_sender());
+      bool valid = !items.empty() && items.size() <= st.cfg.max_batch
                    && std::all_of(items.begin(), items.end(),
                                   [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
-      if (!valid) {
-        refuse(self, "replicate batch");
-        return caf::sec::request_receiver_down;
-      }
-      ++self->state.stats->node_msgs_in;
       std::vector<message> kept;
-      kept.reserve(items.size());
-      for (const auto& it : items)
-        kept.push_back(on_replicate(self, it.msg, it.recipients));
-      return kept;
+      if (valid) {
+        ++st.stats->node_msgs_in;
+        kept.reserve(items.size());
+        for (const auto& it : items)
+          kept.push_back(on_replicate(self, it.msg, it.recipients));
+      } else {
+        refuse(self, "replicate batch");
+      }
+      // An empty answer refuses the batch at once, so no one waits for it.
+      self->send(answer_to, replicated_atom::value, seq, std::move(kept));
+    },
+    [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) {
+      on_batch_answer(self, seq, kept);
+    },
+    [=](expire_atom) {
+      if (self->current_sender().get() == self->ctrl())
+        expire_batches(self);
     },
     [=](send_batches_atom) {
       auto& st = self->state;
@@ -639,6 +699,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       if (!from_this_node(self))
         return;
       self->state.peer_nodes.erase(node);
+      abandon_batches_to(self, node);
       peer_lost(self, node);
       self->state.awaiting_pull.erase(node);
       check_ready(self);

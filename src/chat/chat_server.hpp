@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -39,6 +40,9 @@ struct chat_server_config {
   std::chrono::milliseconds sweep_interval{5000};
   /// Most messages in one replicate batch, sent or accepted.
   std::size_t max_batch = 1024;
+  /// How often unanswered batches are looked at (the replicate timeout's
+  /// resolution).
+  std::chrono::milliseconds expiry_check{250};
 };
 
 /// A published message waiting for its first peer to confirm it stored it.
@@ -56,6 +60,8 @@ struct pending_publish {
 struct replicate_batch {
   std::vector<replicate_item> items;
   std::vector<std::shared_ptr<pending_publish>> waiting;
+  caf::actor to; ///< the peer chat server, the only one whose answer counts
+  std::chrono::steady_clock::time_point deadline;
 };
 
 struct chat_server_state {
@@ -80,6 +86,15 @@ struct chat_server_state {
   /// drain produced goes as one request per peer, confirmed by one answer.
   std::map<caf::actor, replicate_batch> outbox;
   bool batches_scheduled = false;
+  /// Sent batches by sequence number, so in the order sent and by deadline.
+  /// They go as plain messages answered by plain messages, not as CAF
+  /// requests: CAF 0.17 hands each request timeout to its clock thread (a
+  /// wake-up) and delivers it later even when answered (another one), and an
+  /// unanswered request without a timeout is never forgotten. One check
+  /// every expiry_check expires them instead.
+  std::map<std::uint64_t, replicate_batch> in_flight;
+  std::uint64_t next_batch = 1;
+  bool expiry_scheduled = false;
   /// Nodes whose scope is a peer of ours. A peer's chat server may ask us
   /// before its join reached us; its node is known by then, because our
   /// scope registers a peer before telling it our members.

@@ -101,9 +101,11 @@ int main(int argc, char** argv) {
   std::cout << "sent replicate bad room" << std::endl;
 
   // 2b. Both in one batch (today's node-to-node shape), and an empty batch.
-  self->send(chat_server, replicate_batch_atom::value,
+  self->send(chat_server, replicate_batch_atom::value, std::uint64_t{1},
              std::vector<replicate_item>{{future, {victim}}, {forged, {victim}}});
-  self->send(chat_server, replicate_batch_atom::value, std::vector<replicate_item>{});
+  self->send(chat_server, replicate_batch_atom::value, std::uint64_t{2}, std::vector<replicate_item>{});
+  // And an answer to a batch it was never sent.
+  self->send(chat_server, replicated_atom::value, std::uint64_t{1}, std::vector<message>{future});
   std::cout << "sent replicate batches" << std::endl;
 
   // 3. A frame of our choosing relayed as if it came from a peer (old shape),
