@@ -1,9 +1,11 @@
 #include "app/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 #include "protocol/names.hpp"
@@ -87,7 +89,10 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.max_node_rooms = number<std::size_t>(v, 1, 10000000); }},
     {"log-level", "CHAT_LOG_LEVEL", "trace, debug, info, warn, error",
      [](config& c, const std::string& v) { c.log_level = v; }},
-    {"threads", "CHAT_THREADS", "Asio I/O threads", [](config& c, const std::string& v) { c.threads = number<int>(v, 1, 64); }},
+    {"threads", "CHAT_THREADS", "Asio I/O threads (I/O lanes)",
+     [](config& c, const std::string& v) { c.threads = number<int>(v, 1, 64); }},
+    {"workers", "CHAT_WORKERS", "CAF scheduler threads (actors)",
+     [](config& c, const std::string& v) { c.workers = number<int>(v, 1, 64); }},
     {"debug-endpoints", "CHAT_DEBUG_ENDPOINTS", "enable /debug/* fault hooks (tests only): 1 or 0",
      [](config& c, const std::string& v) { c.debug_endpoints = v == "1" || v == "true"; }},
   };
@@ -152,6 +157,10 @@ std::optional<std::string> parse_config(int argc, char** argv, config& out, bool
   }
   if (out.node_name.empty())
     out.node_name = host_name();
+  if (out.threads == 0)
+    out.threads = default_threads(std::thread::hardware_concurrency());
+  if (out.workers == 0)
+    out.workers = default_threads(std::thread::hardware_concurrency());
 #ifndef CHAT_FAULT_HOOKS
   if (out.debug_endpoints)
     return "this build has no fault hooks (--debug-endpoints needs a build with CHAT_FAULT_HOOKS=ON)";
@@ -172,6 +181,10 @@ std::optional<std::string> parse_config(int argc, char** argv, config& out, bool
     }
   }
   return std::nullopt;
+}
+
+int default_threads(unsigned cores) {
+  return static_cast<int>(std::clamp(cores / 2, 1u, 64u));
 }
 
 std::string config_usage() {

@@ -43,9 +43,17 @@ struct config {
   std::size_t max_node_queue_bytes = std::size_t{512} << 20;
   std::size_t max_node_rooms = 10000; ///< rooms held in memory; idle ones beyond are evicted
   std::string log_level = "info";
-  int threads = 2;
+  /// I/O lanes and CAF scheduler threads; 0 until parse_config picks them
+  /// by core count (default_threads).
+  int threads = 0;
+  int workers = 0;
   bool debug_endpoints = false;
 };
+
+/// Half the cores, at least one: measured best for both I/O lanes and CAF
+/// workers on 2 cores (docs/benchmarks.md, "Thread layout"), where every
+/// extra thread mostly adds wake-ups.
+int default_threads(unsigned cores);
 
 /// Parses flags (`--name value` or `--name=value`) over the environment.
 /// Returns an error text for an unknown flag or a bad value; `help` is set

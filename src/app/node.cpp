@@ -52,8 +52,6 @@ struct stop_latch {
   }
 };
 
-/// CAF scheduler threads; the chat server's fan-out shards match them.
-constexpr std::size_t caf_threads = 2;
 
 bool cluster_tls(const config& cfg) {
   return !cfg.cluster_tls_cert.empty();
@@ -76,7 +74,7 @@ void configure_caf(caf::actor_system_config& cc, const config& cfg) {
   // whole timeout is closed and every proxy of that node goes down.
   cc.set("middleman.heartbeat-interval", caf::timespan{timeout / 4});
   cc.set("middleman.connection-timeout", caf::timespan{timeout});
-  cc.set("scheduler.max-threads", caf_threads);
+  cc.set("scheduler.max-threads", static_cast<std::size_t>(cfg.workers));
   // CAF's default idle workers poll 500 times, 50 us apart, before they wait
   // on a condition variable: at chat rates (a message every few ms) they
   // never reach the wait, and those wake-ups cost more CPU than the
@@ -91,7 +89,8 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   cs.node_name = cfg.node_name;
   cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
   cs.replicate_timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
-  cs.fanout_shards = caf_threads;
+  // The chat server's fan-out shards match the scheduler threads.
+  cs.fanout_shards = static_cast<std::size_t>(cfg.workers);
   cs.max_text_bytes = 4 * cfg.max_text_chars;
   cs.max_rooms = cfg.max_node_rooms;
   cluster::discovery_config dc;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include "app/config.hpp"
 
@@ -15,7 +16,7 @@ const char* const all_env[] = {
   "CHAT_ADVERTISE_ADDR", "CHAT_DISCOVERY_DNS", "CHAT_PEERS", "CHAT_DISCOVERY_INTERVAL_MS", "CHAT_PEER_TIMEOUT_MS",
   "CHAT_HISTORY", "CHAT_MAX_FRAME_BYTES", "CHAT_MAX_TEXT_CHARS", "CHAT_MAX_ROOMS", "CHAT_RATE_PER_S", "CHAT_BURST",
   "CHAT_MAX_QUEUE_BYTES", "CHAT_IDLE_PING_MS", "CHAT_DRAIN_GRACE_MS", "CHAT_AUTH_SECRET", "CHAT_LOG_LEVEL",
-  "CHAT_THREADS", "CHAT_DEBUG_ENDPOINTS",
+  "CHAT_THREADS", "CHAT_WORKERS", "CHAT_DEBUG_ENDPOINTS",
 };
 
 /// Clears every CHAT_* variable on entry and on exit, so tests neither see
@@ -96,6 +97,19 @@ TEST_CASE("config: no node name falls back to the host name") {
     CHECK_FALSE(r.cfg.node_name.empty());
 }
 
+TEST_CASE("config: I/O lanes and CAF workers default to half the cores, at least one") {
+  CHECK(chat::default_threads(0) == 1); // unknown
+  CHECK(chat::default_threads(1) == 1);
+  CHECK(chat::default_threads(2) == 1);
+  CHECK(chat::default_threads(8) == 4);
+  CHECK(chat::default_threads(1000) == 64);
+  clean_env env;
+  env.set("CHAT_WORKERS", "3");
+  auto c = parsed({"--node-name", "n1", "--threads", "2"});
+  CHECK(c.threads == 2);
+  CHECK(c.workers == 3);
+}
+
 TEST_CASE("config: flags in both forms") {
   clean_env env;
   auto c = parsed({"--node-name=n2", "--http-port", "8081", "--cluster-port=9200", "--history", "7", "--rate-per-s",
@@ -110,6 +124,7 @@ TEST_CASE("config: flags in both forms") {
   CHECK(c.auth_secret == "s");
   CHECK(c.log_level == "debug");
   CHECK(c.threads == 4);
+  CHECK(c.workers == chat::default_threads(std::thread::hardware_concurrency()));
   CHECK(c.max_text_chars == 10);
   CHECK(c.max_rooms == 3);
   CHECK(c.http_addr == "127.0.0.1");
