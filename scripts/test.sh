@@ -6,8 +6,9 @@
 #   on it; both need root for network namespaces).
 # Sanitizers (docs/security.md): unit-asan (unit tests under ASan+UBSan,
 # build-asan/), unit-tsan (the actor tests under TSan, build-tsan/) and fuzz
-# (each libFuzzer harness briefly over its corpus); integration runs against
-# the ASan+UBSan chatd and fails on any sanitizer report a node wrote.
+# (each libFuzzer harness briefly over its corpus); integration, browser, pods
+# and faults run the ASan+UBSan chatd and fail on any sanitizer report a node
+# wrote (SANITIZE=0: the release chatd instead).
 # SUITES="unit integration" limits the run. Ends with "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,31 +46,60 @@ run_suite() { # name timeout pass_regex fail_regex cmd...
 }
 
 scripts/install-deps.sh test || { echo "dependency install failed"; exit 1; }
-# The release build serves browser, pods and faults (and unit when asked for).
-release_targets=(--target chatd rogue_chat rogue_node)
-[[ " $suites " == *" unit "* ]] && release_targets=()
-time BUILD_BENCH=OFF scripts/build.sh "${release_targets[@]}" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p build
+has_suite() { [[ " $suites " == *" $1 "* ]]; }
 
-# Sanitizer builds, only for the suites that use them. UBSan halts on its
-# first report (built with -fno-sanitize-recover=all); reports inside CAF and
-# the other system libraries are suppressed by library in tests/sanitizers/.
+# Every suite that starts nodes runs them from one build: the ASan+UBSan one
+# (docs/security.md), so a memory error anywhere a test reaches fails the run,
+# and CI compiles the node once. UBSan halts on its first report (built with
+# -fno-sanitize-recover=all); reports inside CAF and the other system
+# libraries are suppressed by library in tests/sanitizers/. SANITIZE=0 runs
+# them against the release build instead; `unit` always uses it.
 san=$root/tests/sanitizers
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$san/lsan.supp:print_suppressions=0"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$san/tsan.supp"
-chatd_bin=$root/build/chatd
-has_suite() { [[ " $suites " == *" $1 "* ]]; }
-if has_suite unit-asan || has_suite integration; then
+chatd_bin=""
+tools_dir=""
+if [ "${SANITIZE:-1}" = 1 ]; then
   if time scripts/sanitize-build.sh asan; then
     chatd_bin=$root/build-asan/chatd
+    tools_dir=$root/build-asan
   else
-    echo "== asan build failed: integration runs against build/chatd"
+    echo "== asan build failed: the suites run against the release build"
     count asan-build 0 1
   fi
 fi
+release_targets=()
+if has_suite unit; then
+  release_targets=(--target all)
+elif [ -z "$chatd_bin" ]; then
+  release_targets=(--target chatd rogue_chat rogue_node)
+fi
+if ((${#release_targets[@]})); then
+  time BUILD_BENCH=OFF scripts/build.sh "${release_targets[@]}" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+chatd_bin=${chatd_bin:-$root/build/chatd}
+tools_dir=${tools_dir:-$root/build}
 if has_suite unit-tsan; then
   time scripts/sanitize-build.sh tsan || count tsan-build 0 1
 fi
+
+# Nodes write sanitizer reports to files (a node's stderr is its log): after
+# each suite that started nodes, any report fails it as SUITE-sanitizers.
+reports=$root/build/sanitizer-reports
+rm -rf "$reports" && mkdir -p "$reports"
+node_env=(CHATD_BIN="$chatd_bin" TOOLS_DIR="$tools_dir"
+  ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:quarantine_size_mb=16"
+  UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan")
+check_reports() { # suite
+  if compgen -G "$reports/*" >/dev/null; then
+    local files=("$reports"/*)
+    head -50 "${files[@]}"
+    mkdir -p "$reports.$1" && mv "${files[@]}" "$reports.$1/"
+    count "$1-sanitizers" 0 "${#files[@]}"
+  fi
+}
 
 for s in $suites; do
   case $s in
@@ -90,22 +120,15 @@ for s in $suites; do
         env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" FUZZ_RUNS="${FUZZ_RUNS:-100000000}" scripts/fuzz.sh ;;
     integration)
       (cd tests/integration && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
-      # Nodes write sanitizer reports to files: a report anywhere fails the suite.
-      reports=$root/build/sanitizer-reports
-      rm -rf "$reports" && mkdir -p "$reports"
       run_suite integration 900 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
-        env CHATD_BIN="$chatd_bin" TOOLS_DIR="$root/build" \
-        ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:quarantine_size_mb=16" \
-        UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$reports/ubsan" npm --prefix tests/integration test --silent
-      if compgen -G "$reports/*" >/dev/null; then
-        head -50 "$reports"/*
-        count integration-sanitizers 0 "$(ls "$reports" | wc -l)"
-      fi ;;
+        env "${node_env[@]}" npm --prefix tests/integration test --silent
+      check_reports integration ;;
     browser)
       if [ -d tests/browser ]; then
         (cd tests/browser && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
         run_suite browser 600 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
-          env CHATD_BIN="$root/build/chatd" npm --prefix tests/browser test --silent
+          env "${node_env[@]}" npm --prefix tests/browser test --silent
+        check_reports browser
       fi ;;
     k8s)
       if [ -x tests/k8s/validate.sh ]; then
@@ -115,14 +138,17 @@ for s in $suites; do
       if [ "$(id -u)" -ne 0 ]; then
         echo "== pods: skipped (needs root for network namespaces)"
       else
-        run_suite pods 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/pods/selftest.sh
+        run_suite pods 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
+          env "${node_env[@]}" tests/pods/selftest.sh
+        check_reports pods
       fi ;;
     faults)
       if [ "$(id -u)" -ne 0 ]; then
         echo "== faults: skipped (needs root for network namespaces)"
       elif [ -x tests/pods/faults.sh ]; then
         run_suite faults 900 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
-          env CHATD_BIN="$root/build/chatd" tests/pods/faults.sh
+          env "${node_env[@]}" tests/pods/faults.sh
+        check_reports faults
       fi ;;
   esac
 done
