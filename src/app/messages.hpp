@@ -26,6 +26,9 @@ using closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 using deliver_atom = caf::atom_constant<caf::atom("c_deliver")>;
 using push_atom = caf::atom_constant<caf::atom("c_push")>;
 
+// chat server -> connection: the answer to its publish with that number
+using published_atom = caf::atom_constant<caf::atom("c_publd")>;
+
 // chat server -> its fan-out shards
 using fanout_atom = caf::atom_constant<caf::atom("cs_fanout")>;
 

@@ -160,12 +160,20 @@ void fan_out(self_ptr self, const std::string& room, const std::string& user, co
   }
 }
 
+/// Publishes are plain messages answered by plain messages, not CAF
+/// requests: a request's timeout costs a clock-thread wake-up and a timeout
+/// message later even when answered. A connection learns of a chat server
+/// that died with its publish through its monitor.
+void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r) {
+  self->send(conn, published_atom::value, seq, r);
+}
+
 /// Acks the sender and delivers to the other local members: only now, so
 /// that what a client saw or was acked is on two nodes (one if alone).
 void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
   p.acked = true;
   push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
-  p.rp.deliver(publish_result{m.id, m.ts, false, false});
+  answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
 
 /// A peer answered a replicate with the copy it keeps for the message's
@@ -283,15 +291,16 @@ void expire_batches(self_ptr self) {
 /// server the message and exactly the recipients it has (one message
 /// per node, never re-resolved there: that is how the duplicate bug was
 /// born). The ack waits for the first peer to confirm.
-caf::result<publish_result> replicate(self_ptr self, const message& m, const caf::actor& sender) {
+void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq) {
   auto& st = self->state;
   auto frame = protocol::message_frame(m);
   if (st.peers.empty()) {
     push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != sender; });
-    return publish_result{m.id, m.ts, false, false};
+    answer(self, sender, seq, publish_result{m.id, m.ts, false, false});
+    return;
   }
   auto p = std::make_shared<pending_publish>();
-  p->rp = self->make_response_promise<publish_result>();
+  p->seq = seq;
   p->msg = m;
   p->frame = frame;
   p->sender = sender;
@@ -311,7 +320,6 @@ caf::result<publish_result> replicate(self_ptr self, const message& m, const caf
     st.batches_scheduled = true;
     self->send(self, send_batches_atom::value);
   }
-  return p->rp;
 }
 
 // -- local membership ---------------------------------------------------------
@@ -526,17 +534,21 @@ std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::strin
   return out;
 }
 
-caf::result<publish_result> publish(self_ptr self, message& draft, const caf::actor& conn, bool may_publish) {
+void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor& conn, bool may_publish) {
   auto& st = self->state;
-  if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id))
-    return publish_result{prev->id, prev->ts, true, false};
-  if (!may_publish)
-    return publish_result{{}, 0, false, true};
+  if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id)) {
+    answer(self, conn, seq, publish_result{prev->id, prev->ts, true, false});
+    return;
+  }
+  if (!may_publish) {
+    answer(self, conn, seq, publish_result{{}, 0, false, true});
+    return;
+  }
   draft.ts = st.clock.now();
   draft.id = st.ids->next(draft.ts);
   st.store->insert(draft);
   ++st.stats->published;
-  return replicate(self, draft, conn);
+  replicate(self, draft, conn, seq);
 }
 
 /// A peer's new message: stored, and delivered to the recipients the
@@ -607,10 +619,9 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         for (const auto& room : rooms)
           local_leave(self, room, conn);
     },
-    [=](publish_atom, message& draft, const caf::actor& conn, bool may_publish) -> caf::result<publish_result> {
-      if (!from_this_node(self))
-        return caf::sec::request_receiver_down;
-      return publish(self, draft, conn, may_publish);
+    [=](publish_atom, std::uint64_t seq, message& draft, const caf::actor& conn, bool may_publish) {
+      if (from_this_node(self) && conn)
+        publish(self, seq, draft, conn, may_publish);
     },
     [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
       if (from_this_node(self))

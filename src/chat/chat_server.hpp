@@ -47,10 +47,10 @@ struct chat_server_config {
 
 /// A published message waiting for its first peer to confirm it stored it.
 struct pending_publish {
-  caf::response_promise rp;
   message msg;
   std::string frame;
   caf::actor sender;
+  std::uint64_t seq = 0; ///< the sender's number for it, in the answer
   std::size_t unanswered = 0;
   bool acked = false;
 };

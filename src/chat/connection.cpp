@@ -15,7 +15,7 @@ using self_ptr = caf::stateful_actor<connection_state>*;
 using namespace protocol;
 using nlohmann::json;
 
-const auto request_timeout = std::chrono::seconds(10);
+const auto request_timeout = std::chrono::seconds(10); // subscribes
 
 void send_text(self_ptr self, std::string text) {
   if (auto sink = self->state.sink.lock())
@@ -112,26 +112,60 @@ void publish(self_ptr self, message_req& req) {
   }
   bool may_publish = st.bucket->try_take(token_bucket::clock::now());
   message draft{req.room, {}, st.cfg.user, std::move(req.text), req.client_id.value_or(""), 0};
-  self->request(cs, request_timeout, publish_atom::value, std::move(draft), caf::actor{self}, may_publish)
-    .then(
-      [=](const publish_result& r) {
-        auto& st = self->state;
-        if (r.refused) {
-          ++st.stats->drops_rate;
-          send_error(self, error_code::rate_limited, "over the publish rate limit; message dropped", ref);
-          return;
-        }
-        if (r.duplicate && may_publish)
-          st.bucket->refund();
-        if (auto it = st.seen.find(req.room); it != st.seen.end())
-          it->second.add(r.id); // never echo our own message back to us
-        send_text(self, ack_frame(req.client_id ? json(*req.client_id) : json(nullptr), r.id, r.ts, req.room));
-      },
-      [=](const caf::error&) {
-        if (may_publish)
-          self->state.bucket->refund();
-        send_error(self, error_code::internal, "message not accepted, retry with the same client_id", ref);
-      });
+  // A plain message, not a request: see the chat server's answer(). The
+  // monitor stands in for a timeout: a chat server answers every publish
+  // unless it dies first.
+  if (cs.address() != st.watched) {
+    self->monitor(cs);
+    st.watched = cs.address();
+  }
+  auto seq = st.next_publish++;
+  st.publishing.emplace(seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address()});
+  self->send(cs, publish_atom::value, seq, std::move(draft), caf::actor{self}, may_publish);
+}
+
+json publish_ref(const publish_in_flight& p) {
+  return p.client_id ? json(*p.client_id) : json("message");
+}
+
+void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
+  auto& st = self->state;
+  auto it = st.publishing.find(seq);
+  if (it == st.publishing.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != it->second.server)
+    return;
+  auto p = std::move(it->second);
+  st.publishing.erase(it);
+  if (r.refused) {
+    ++st.stats->drops_rate;
+    send_error(self, error_code::rate_limited, "over the publish rate limit; message dropped", publish_ref(p));
+    return;
+  }
+  if (r.duplicate && p.may_publish)
+    st.bucket->refund();
+  if (auto s = st.seen.find(p.room); s != st.seen.end())
+    s->second.add(r.id); // never echo our own message back to us
+  send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
+}
+
+/// The chat server died with publishes of ours: each gets an error, so the
+/// client retries it (with its client_id, a retry is never stored twice).
+void server_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (!cluster::genuine(self, dm))
+    return;
+  for (auto it = st.publishing.begin(); it != st.publishing.end();) {
+    if (it->second.server != dm.source) {
+      ++it;
+      continue;
+    }
+    if (it->second.may_publish)
+      st.bucket->refund();
+    send_error(self, error_code::internal, "message not accepted, retry with the same client_id",
+               publish_ref(it->second));
+    it = st.publishing.erase(it);
+  }
+  if (dm.source == st.watched)
+    st.watched = caf::actor_addr{};
 }
 
 void handle_frame(self_ptr self, const std::string& text) {
@@ -194,6 +228,7 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
   // Peers see this actor's handle in the room groups: what they may send it
   // matches nothing (local_proof, frame_ptr), and must not print or kill.
   cluster::drop_strays(self);
+  self->set_down_handler([=](caf::down_msg& dm) { server_down(self, dm); });
   send_text(self, welcome_frame(st.cfg.node, st.cfg.session, st.cfg.user, st.cfg.limits));
   if (!st.cfg.rooms.empty())
     subscribe(self, st.cfg.rooms, {}, "subscribe");
@@ -216,6 +251,7 @@ caf::behavior connection(caf::stateful_actor<connection_state>* self, connection
       if (auto sink = self->state.sink.lock())
         sink->send(frame);
     },
+    [=](published_atom, std::uint64_t seq, const publish_result& r) { on_published(self, seq, r); },
     [=](closed_atom, local_proof) { self->quit(); },
 #ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },

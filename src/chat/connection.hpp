@@ -29,6 +29,14 @@ struct connection_config {
   std::size_t seen_per_room = 200;
 };
 
+/// A publish sent to the chat server and not answered yet.
+struct publish_in_flight {
+  std::string room;
+  std::optional<std::string> client_id;
+  bool may_publish = false; ///< it took a token from the bucket
+  caf::actor_addr server;   ///< the chat server that has it
+};
+
 struct connection_state {
   connection_config cfg;
   std::weak_ptr<frame_sink> sink;
@@ -37,6 +45,10 @@ struct connection_state {
   std::map<std::string, seen_ids> seen;
   std::optional<token_bucket> bucket;  ///< publishes
   std::optional<request_budget> budget; ///< every other frame type that costs work
+  /// Publishes by number, until the chat server answers or goes down.
+  std::map<std::uint64_t, publish_in_flight> publishing;
+  std::uint64_t next_publish = 1;
+  caf::actor_addr watched; ///< the chat server last monitored
   static inline const char* name = "connection";
 };
 

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   // 4. The local API, from outside: a publish as someone else, and a
   //    membership change notice.
   message draft{room, "", "alice", "posted by the rogue", "rogue-cid", 0};
-  self->send(chat_server, publish_atom::value, draft, victim, true);
+  self->send(chat_server, publish_atom::value, std::uint64_t{1}, draft, victim, true);
   self->send(chat_server, pg_changes_atom::value,
              cluster::changes{cluster::change{room_group(room), cluster::member{caf::actor{self}, "ghost"}, true}});
   std::cout << "sent local api" << std::endl;

@@ -62,7 +62,7 @@ const std::int64_t ack_ts = 1763556074139022;
 /// Answers subscribes with one history message per room, and publishes with
 /// a fresh id; a client_id "dup" is answered as a retry, and a publish
 /// without budget is refused, as the real chat server does.
-caf::behavior fake_chat_server(caf::event_based_actor*, std::shared_ptr<server_log> log) {
+caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<server_log> log) {
   auto next = std::make_shared<int>(0);
   return {
     [=](chat::subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>&,
@@ -76,17 +76,21 @@ caf::behavior fake_chat_server(caf::event_based_actor*, std::shared_ptr<server_l
       std::lock_guard<std::mutex> guard{log->mtx};
       log->unsubscribed.insert(log->unsubscribed.end(), rooms.begin(), rooms.end());
     },
-    [=](chat::publish_atom, const chat::message& m, const caf::actor&, bool may_publish) {
+    [=](chat::publish_atom, std::uint64_t seq, const chat::message& m, const caf::actor& conn, bool may_publish) {
       {
         std::lock_guard<std::mutex> guard{log->mtx};
         log->published.push_back(m.text);
         log->may_publish.push_back(may_publish);
       }
+      auto answer = [&](chat::publish_result r) { self->send(conn, chat::published_atom::value, seq, r); };
+      if (m.client_id == "hold")
+        return; // a chat server that dies before it answers
       if (m.client_id == "dup")
-        return chat::publish_result{"orig-id", ack_ts - 1, true, false};
-      if (!may_publish)
-        return chat::publish_result{"", 0, false, true};
-      return chat::publish_result{"id-" + std::to_string(++*next), ack_ts, false, false};
+        answer({"orig-id", ack_ts - 1, true, false});
+      else if (!may_publish)
+        answer({"", 0, false, true});
+      else
+        answer({"id-" + std::to_string(++*next), ack_ts, false, false});
     },
     [=](chat::typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
       std::lock_guard<std::mutex> guard{log->mtx};
@@ -308,6 +312,50 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a deduplicated retry costs no
   CHECK(next()["type"] == "ack"); // the token came back
   send(message("lobby", "newer"));
   check_error(next(), "rate_limited", "message");
+}
+
+TEST_CASE_FIXTURE(connection_fixture, "connection: a publish the chat server dies with gets an error and its budget back") {
+  connect(config({"lobby"}, 0.001, 1));
+  REQUIRE(next()["type"] == "welcome");
+  next();
+  next();
+  send(message("lobby", "held", "hold"));
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> guard{log->mtx};
+    return log->published.size() == 1;
+  }));
+  CHECK(nothing_more());
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+  check_error(next(), "internal", "hold");
+  SUBCASE("a publish to a chat server that is already gone gets the same error") {
+    send(message("lobby", "again", "c1"));
+    check_error(next(), "internal", "c1");
+  }
+  // The one token of the burst came back: the retry is accepted (by the
+  // restarted chat server, registered as the supervisor does).
+  auto restarted = keep(sys.spawn(fake_chat_server, log));
+  sys.registry().erase(chat::registry_name::chat_server);
+  sys.registry().put(chat::registry_name::chat_server, caf::actor_cast<caf::strong_actor_ptr>(restarted));
+  send(message("lobby", "retry", "c2"));
+  auto a = next();
+  CHECK(a["type"] == "ack");
+  CHECK(a["client_id"] == "c2");
+}
+
+TEST_CASE_FIXTURE(connection_fixture, "connection: an answer to a publish counts only from the chat server that has it") {
+  connect(config({"lobby"}));
+  REQUIRE(next()["type"] == "welcome");
+  next();
+  next();
+  send(message("lobby", "held", "hold"));
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> guard{log->mtx};
+    return log->published.size() == 1;
+  }));
+  // Publish number 1, answered by an actor that is not the chat server.
+  caf::anon_send(conn, chat::published_atom::value, std::uint64_t{1},
+                 chat::publish_result{"forged", ack_ts, false, false});
+  CHECK(nothing_more());
 }
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: not_subscribed costs no rate budget") {
