@@ -171,7 +171,7 @@ void http_session::upgrade(request req) {
 }
 
 // /healthz is 200 only after a round trip through the chat server. The answer
-// comes back on this session's strand from the probe or from a timer that
+// comes back on this session's lane from the probe or from a timer that
 // answers even when no CAF thread is free to run the probe's own timeout.
 void http_session::health(request req) {
   bool head = req.method() == http::verb::head;
