@@ -36,6 +36,8 @@ public:
   void push(std::shared_ptr<outbox_target> to, protocol::frame_ptr frame);
   /// A close goes the frames' way, so it never overtakes one sent before it.
   void push_close(std::shared_ptr<outbox_target> to, std::uint16_t code, std::string reason);
+  /// Drains run so far (each one wake-up of the I/O thread); for tests.
+  std::size_t drains() const { return drains_; }
 
 private:
   struct item {
@@ -52,12 +54,6 @@ private:
   std::vector<item> pending_; ///< guarded by mtx_
   bool scheduled_ = false;    ///< guarded by mtx_: a drain is posted and has not yet taken pending_
   std::vector<item> draining_; ///< the drain's own, on the I/O thread
-
-public:
-  /// Drains run so far (each one wake-up of the I/O thread); for tests.
-  std::size_t drains() const { return drains_; }
-
-private:
   std::atomic<std::size_t> drains_{0};
 };
 

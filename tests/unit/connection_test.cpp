@@ -151,6 +151,19 @@ struct connection_fixture : actor_fixture {
     return sink->count() == read_pos;
   }
 
+  /// Past the welcome and the one room's frames, a publish the fake chat
+  /// server keeps without answering (client_id "hold"), once it has it.
+  void send_held_publish() {
+    REQUIRE(next()["type"] == "welcome");
+    next();
+    next();
+    send(json{{"type", "message"}, {"room", "lobby"}, {"text", "held"}, {"client_id", "hold"}});
+    REQUIRE(eventually([&] {
+      std::lock_guard<std::mutex> guard{log->mtx};
+      return log->published.size() == 1;
+    }));
+  }
+
   void check_error(const json& f, const std::string& code, const json& ref) {
     CHECK(f["type"] == "error");
     CHECK(f["code"] == code);
@@ -316,14 +329,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a deduplicated retry costs no
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: a publish the chat server dies with gets an error and its budget back") {
   connect(config({"lobby"}, 0.001, 1));
-  REQUIRE(next()["type"] == "welcome");
-  next();
-  next();
-  send(message("lobby", "held", "hold"));
-  REQUIRE(eventually([&] {
-    std::lock_guard<std::mutex> guard{log->mtx};
-    return log->published.size() == 1;
-  }));
+  send_held_publish();
   CHECK(nothing_more());
   caf::anon_send_exit(server, caf::exit_reason::kill);
   check_error(next(), "internal", "hold");
@@ -344,14 +350,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a publish the chat server die
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: an answer to a publish counts only from the chat server that has it") {
   connect(config({"lobby"}));
-  REQUIRE(next()["type"] == "welcome");
-  next();
-  next();
-  send(message("lobby", "held", "hold"));
-  REQUIRE(eventually([&] {
-    std::lock_guard<std::mutex> guard{log->mtx};
-    return log->published.size() == 1;
-  }));
+  send_held_publish();
   // Publish number 1, answered by an actor that is not the chat server.
   caf::anon_send(conn, chat::published_atom::value, std::uint64_t{1},
                  chat::publish_result{"forged", ack_ts, false, false});
