@@ -53,6 +53,8 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.discovery_interval_ms = number<std::int64_t>(v, 50, 600000); }},
     {"peer-timeout-ms", "CHAT_PEER_TIMEOUT_MS", "silent peer declared down after",
      [](config& c, const std::string& v) { c.peer_timeout_ms = number<std::int64_t>(v, 500, 600000); }},
+    {"peer-backlog-bytes", "CHAT_PEER_BACKLOG_BYTES", "replicate bytes a peer may leave unanswered before it is dropped",
+     [](config& c, const std::string& v) { c.peer_backlog_bytes = number<std::size_t>(v, 4096, std::size_t{1} << 40); }},
     {"history", "CHAT_HISTORY", "messages kept per room",
      [](config& c, const std::string& v) { c.history = number<std::size_t>(v, 1, 100000); }},
     {"max-frame-bytes", "CHAT_MAX_FRAME_BYTES", "largest client frame",

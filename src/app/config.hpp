@@ -21,6 +21,7 @@ struct config {
   std::vector<std::string> peers;
   std::int64_t discovery_interval_ms = 2000;
   std::int64_t peer_timeout_ms = 4000;
+  std::size_t peer_backlog_bytes = std::size_t{64} << 20;
   std::size_t history = 50;
   std::size_t max_frame_bytes = 65536;
   std::size_t max_text_chars = 4000;

@@ -19,6 +19,7 @@
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
 #include "cluster/pg_scope.hpp"
+#include "cluster/peer_cut.hpp"
 #include "cluster/portal.hpp"
 #include "net/io_lanes.hpp"
 #include "net/listener.hpp"
@@ -94,6 +95,10 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   cs.node_name = cfg.node_name;
   cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
   cs.replicate_timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
+  cs.peer_backlog_bytes = cfg.peer_backlog_bytes;
+  cs.drop_peer = [client_port = cfg.http_port](caf::actor_system& sys, const caf::node_id& node) {
+    cluster::drop_peer(sys, node, client_port);
+  };
   // The chat server's fan-out shards match the scheduler threads.
   cs.fanout_shards = static_cast<std::size_t>(cfg.workers);
   cs.max_text_bytes = 4 * cfg.max_text_chars;

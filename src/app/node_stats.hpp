@@ -39,6 +39,7 @@ struct node_stats {
   std::atomic<std::int64_t> restarts{0};       ///< supervised child restarts
   std::atomic<std::int64_t> chat_restarts{0};  ///< chat server restarts
   std::atomic<std::int64_t> peer_msgs_refused{0}; ///< peer messages dropped as invalid or unexpected
+  std::atomic<std::int64_t> peers_dropped{0};  ///< peers cut off for not answering replicates
   std::atomic<std::int64_t> rooms_evicted{0};  ///< idle rooms forgotten to stay under the room bound
   std::atomic<std::int64_t> queued_bytes{0};   ///< outgoing bytes queued on all sessions, not yet written
   std::atomic<bool> resolved{false};           ///< discovery finished its first round

@@ -214,6 +214,40 @@ void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
     complete(self, *p, p->msg, p->frame);
 }
 
+/// About the bytes `item` takes on the wire: what a peer that does not read
+/// makes CAF hold for it.
+std::size_t wire_size(const replicate_item& item) {
+  const auto& m = item.msg;
+  return 64 + m.room.size() + m.id.size() + m.user.size() + m.text.size() + m.client_id.size()
+         + 32 * item.recipients.size();
+}
+
+/// A peer that stays connected but does not keep up is dropped: CAF would
+/// hold what we send it for as long as the connection lasts.
+void drop(self_ptr self, const caf::node_id& node, const std::string& why) {
+  auto& st = self->state;
+  auto now = steady::now();
+  auto [it, first] = st.dropping.emplace(node, now);
+  if (!first && now - it->second < st.cfg.replicate_timeout)
+    return;
+  it->second = now;
+  ++st.stats->peers_dropped;
+  spdlog::warn("chat: dropping peer node_id={}: {}", to_string(node), why);
+  if (st.cfg.drop_peer)
+    st.cfg.drop_peer(self->system(), node);
+}
+
+/// Takes a batch off its peer's account, answered or not.
+void settle(self_ptr self, const replicate_batch& batch) {
+  auto& st = self->state;
+  auto it = st.unanswered_bytes.find(batch.to.node());
+  if (it == st.unanswered_bytes.end())
+    return;
+  it->second -= std::min(it->second, batch.bytes);
+  if (it->second == 0)
+    st.unanswered_bytes.erase(it);
+}
+
 /// One message to one peer's chat server with every item queued for it; its
 /// answer (replicated_atom, same number) holds the copy the peer keeps of
 /// each item, in the same order.
@@ -227,8 +261,14 @@ void send_batch(self_ptr self, const caf::actor& cs) {
   batch = std::move(node.mapped());
   batch.to = cs;
   batch.deadline = steady::now() + st.cfg.replicate_timeout;
+  for (const auto& item : batch.items)
+    batch.bytes += wire_size(item);
+  auto& owed = st.unanswered_bytes[cs.node()];
+  owed += batch.bytes;
   self->send(cs, replicate_batch_atom::value, seq, std::move(batch.items));
   ++st.stats->node_msgs_out;
+  if (owed > st.cfg.peer_backlog_bytes)
+    drop(self, cs.node(), fmt::format("{} bytes of replicates unanswered (bound {})", owed, st.cfg.peer_backlog_bytes));
   if (!st.expiry_scheduled) {
     st.expiry_scheduled = true;
     self->delayed_send(self, st.cfg.expiry_check, expire_atom::value);
@@ -244,6 +284,7 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
     return; // expired already, or not from the peer we asked
   auto batch = std::move(it->second);
   st.in_flight.erase(it);
+  settle(self, batch);
   if (kept.size() != batch.waiting.size()) {
     if (!kept.empty())
       refuse(self, "replicate batch answer");
@@ -269,16 +310,23 @@ void abandon_batches_to(self_ptr self, const caf::node_id& node) {
     for (const auto& p : batch.waiting)
       unconfirmed(self, p);
   }
+  st.unanswered_bytes.erase(node);
+  st.dropping.erase(node);
 }
 
 /// Batches a peer left unanswered past the replicate timeout count as not
-/// confirmed by it; the check repeats while any batch is out.
+/// confirmed by it, and a peer still connected that left one so is dropped;
+/// the check repeats while any batch is out.
 void expire_batches(self_ptr self) {
   auto& st = self->state;
   auto now = steady::now();
   while (!st.in_flight.empty() && st.in_flight.begin()->second.deadline <= now) {
     auto batch = std::move(st.in_flight.begin()->second);
     st.in_flight.erase(st.in_flight.begin());
+    settle(self, batch);
+    auto node = batch.to.node();
+    if (st.peers.count(node))
+      drop(self, node, fmt::format("a replicate batch unanswered for {} ms", st.cfg.replicate_timeout.count()));
     for (const auto& p : batch.waiting)
       unconfirmed(self, p);
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,6 +44,13 @@ struct chat_server_config {
   /// How often unanswered batches are looked at (the replicate timeout's
   /// resolution).
   std::chrono::milliseconds expiry_check{250};
+  /// Most bytes of replicates one peer may leave unanswered; beyond it, or
+  /// when a batch goes unanswered for replicate_timeout while the peer is
+  /// still connected, the peer is dropped (drop_peer), since CAF would
+  /// otherwise buffer for it without bound.
+  std::size_t peer_backlog_bytes = std::size_t{64} << 20;
+  /// Closes the connection to a node; CAF then reports it down.
+  std::function<void(caf::actor_system&, const caf::node_id&)> drop_peer;
 };
 
 /// A published message waiting for its first peer to confirm it stored it.
@@ -62,6 +70,7 @@ struct replicate_batch {
   std::vector<std::shared_ptr<pending_publish>> waiting;
   caf::actor to; ///< the peer chat server, the only one whose answer counts
   std::chrono::steady_clock::time_point deadline;
+  std::size_t bytes = 0; ///< about what the items take on the wire
 };
 
 struct chat_server_state {
@@ -95,6 +104,11 @@ struct chat_server_state {
   std::map<std::uint64_t, replicate_batch> in_flight;
   std::uint64_t next_batch = 1;
   bool expiry_scheduled = false;
+  /// Bytes of sent batches each peer has not answered yet.
+  std::map<caf::node_id, std::size_t> unanswered_bytes;
+  /// Peers being dropped, and when we asked: asked again only if the node
+  /// is still up a replicate timeout later.
+  std::map<caf::node_id, std::chrono::steady_clock::time_point> dropping;
   /// Nodes whose scope is a peer of ours. A peer's chat server may ask us
   /// before its join reached us; its node is known by then, because our
   /// scope registers a peer before telling it our members.

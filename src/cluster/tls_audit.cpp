@@ -32,8 +32,8 @@
 // session first, so a number reused by another socket is never touched.
 
 #include "cluster/cluster_tls.hpp"
+#include "cluster/peer_cut.hpp"
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -127,22 +127,11 @@ void forget(const SSL* ssl) {
 }
 
 std::string peer_of_fd(int fd) {
-  sockaddr_storage sa{};
-  socklen_t len = sizeof(sa);
-  if (fd < 0 || getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+  auto end = remote_end(fd);
+  if (!end)
     return "?";
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (sa.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&sa);
-    inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf));
-    return std::string{buf} + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (sa.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&sa);
-    inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
-    return "[" + std::string{buf} + "]:" + std::to_string(ntohs(in6->sin6_port));
-  }
-  return "?";
+  bool v6 = end->first.find(':') != std::string::npos;
+  return (v6 ? "[" + end->first + "]" : end->first) + ":" + std::to_string(end->second);
 }
 
 std::string peer_of(const SSL* ssl) {

@@ -216,6 +216,8 @@ std::string metrics_text(server_context& ctx) {
   counter(out, "chat_server_restarts_total", "Chat server restarts.", s.chat_restarts);
   counter(out, "chat_peer_messages_refused_total", "Peer messages dropped as invalid or not from a known peer.",
           s.peer_msgs_refused);
+  counter(out, "chat_peers_dropped_total", "Peers disconnected for leaving replicates unanswered (time or bytes).",
+          s.peers_dropped);
   counter(out, "chat_rooms_evicted_total", "Idle rooms forgotten to stay under --max-node-rooms.", s.rooms_evicted);
   gauge(out, "chat_queued_bytes", "Outgoing bytes queued on all connections, not yet written.", s.queued_bytes);
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));

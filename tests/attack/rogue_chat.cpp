@@ -10,6 +10,12 @@
 //
 // usage: rogue_chat HOST PORT ROOM
 // Prints one line per step; exits 0 when every message was sent.
+//
+// usage: rogue_chat HOST PORT ROOM --silent SECONDS
+// A peer that joins as a chat server, reads everything the node sends it and
+// answers nothing (its CAF layer still answers heartbeats, so the connection
+// stays up). Exits 0 with "dropped after N ms batches=B" when the node cuts
+// it off, 3 if it is still connected after SECONDS.
 
 #include <cstdlib>
 #include <iostream>
@@ -37,11 +43,32 @@ caf::actor member_of(const cluster::group_map& groups, const std::string& group,
   return it->second[i].actor;
 }
 
+/// Reads and answers nothing until the node drops the connection.
+int stay_silent(caf::scoped_actor& self, const caf::actor& scope, int seconds) {
+  auto start = std::chrono::steady_clock::now();
+  self->monitor(scope);
+  std::size_t batches = 0;
+  bool dropped = false;
+  bool done = false;
+  self->receive_while([&] { return !done; })(
+    [&](caf::down_msg&) { dropped = done = true; },
+    [&](replicate_batch_atom, std::uint64_t, const std::vector<replicate_item>&) { ++batches; },
+    [&](caf::message&) {}, caf::after(std::chrono::seconds(seconds)) >> [&] { done = true; });
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  if (!dropped) {
+    std::cout << "still connected after " << ms << " ms batches=" << batches << std::endl;
+    return 3;
+  }
+  std::cout << "dropped after " << ms << " ms batches=" << batches << std::endl;
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: rogue_chat HOST PORT ROOM\n";
+  bool silent = argc == 6 && std::string{argv[4]} == "--silent";
+  if (argc != 4 && !silent) {
+    std::cerr << "usage: rogue_chat HOST PORT ROOM [--silent SECONDS]\n";
     return 2;
   }
   std::string host = argv[1];
@@ -50,6 +77,10 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   chat::rogue::configure(cfg);
+  // A node's CAF drops a connection silent for its peer timeout; the silent
+  // peer keeps its connection alive the way a node does.
+  if (silent)
+    cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(250)});
   caf::actor_system sys{cfg};
   caf::scoped_actor self{sys};
 
@@ -84,6 +115,10 @@ int main(int argc, char** argv) {
   // Our own "chat server" in the group, so that the node sees a full peer.
   self->send(scope, pg_sync_atom::value, caf::actor{self},
              cluster::group_map{{chat_servers_group, {cluster::member{caf::actor{self}, "rogue"}}}});
+  if (silent) {
+    std::cout << "joined as a silent peer" << std::endl;
+    return stay_silent(self, scope, std::atoi(argv[5]));
+  }
 
   message future{room, "rogue-2100", "mallory", "from the year 2100", "", year_2100_us};
   message forged{room, "rogue-bad-room", "mallory", "bad room", "", 0};

@@ -9,18 +9,14 @@
 // node keeps serving with sane timestamps.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, before } from 'node:test';
 
 import { connect, unique } from './lib/client.mjs';
 import { getText, metrics, roomHistory } from './lib/http.mjs';
-import { TOOLS_DIR, startNode } from './lib/node.mjs';
+import { startNode } from './lib/node.mjs';
+import { ROGUE_CHAT_BIN, runRogueChat } from './lib/rogue.mjs';
 import { cleanup, test } from './lib/test.mjs';
-
-const ROGUE_BIN = path.join(TOOLS_DIR, 'rogue_chat');
-const ROGUE_TIMEOUT_MS = 30_000;
 
 let node;
 
@@ -29,24 +25,8 @@ before(async () => {
 });
 after(cleanup);
 
-/** Runs the rogue peer against `node`; resolves to its output, killed by PID after a bound. */
-function runRogue(room) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(ROGUE_BIN, ['127.0.0.1', String(node.clusterPort), room], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => process.kill(proc.pid, 'SIGKILL'), ROGUE_TIMEOUT_MS);
-    proc.on('error', reject);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
-
 test('a rogue peer on the plaintext cluster port cannot inject, impersonate, skew time or crash', { timeout: 60_000 }, async () => {
-  assert.ok(fs.existsSync(ROGUE_BIN), `the rogue peer tool is built at ${ROGUE_BIN}`);
+  assert.ok(fs.existsSync(ROGUE_CHAT_BIN), `the rogue peer tool is built at ${ROGUE_CHAT_BIN}`);
   const room = unique('target');
   const victim = await connect(node, { user: 'victim', rooms: [room] });
   const observer = await connect(node, { user: unique('observer'), rooms: [room] });
@@ -55,7 +35,7 @@ test('a rogue peer on the plaintext cluster port cannot inject, impersonate, ske
   observer.drain();
   victim.drain();
 
-  const rogue = await runRogue(room);
+  const rogue = await runRogueChat(node, room);
   assert.equal(rogue.code, 0, `the rogue peer ran every step:\n${rogue.out}`);
   assert.match(rogue.out, /^done$/m);
 

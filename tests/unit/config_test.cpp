@@ -83,6 +83,7 @@ TEST_CASE("config defaults") {
   CHECK(c.rate_per_s == 20);
   CHECK(c.burst == 40);
   CHECK(c.max_queue_bytes == 4194304);
+  CHECK(c.peer_backlog_bytes == 64u << 20);
   CHECK(c.auth_secret.empty());
   CHECK_FALSE(c.debug_endpoints);
 }
@@ -224,6 +225,7 @@ TEST_CASE("config errors") {
                                           {"--rate-per-s", "fast"},
                                           {"--burst", "0.5"},
                                           {"--threads", "65"},
+                                          {"--peer-backlog-bytes", "4095"},
                                           {"--max-frame-bytes", "100"}}) {
       CAPTURE(args[0]);
       CAPTURE(args[1]);
@@ -236,6 +238,7 @@ TEST_CASE("config errors") {
   SUBCASE("range limits are inclusive") {
     CHECK(parsed({"--node-name=n", "--http-port", "1"}).http_port == 1);
     CHECK(parsed({"--node-name=n", "--http-port", "65535"}).http_port == 65535);
+    CHECK(parsed({"--node-name=n", "--peer-backlog-bytes", "4096"}).peer_backlog_bytes == 4096);
   }
   SUBCASE("an invalid node name") { CHECK(error_of({"--node-name", "a b"}).find("node name") != std::string::npos); }
 }
