@@ -16,6 +16,14 @@
 // idle: N connections that only hold their room, opened in --procs child
 // processes (each process has its own RLIMIT_NOFILE); the server's RSS is
 // read before and after each stage.
+//
+// --protocol socketio speaks Socket.IO 4 over its WebSocket transport
+// (Engine.IO v4) to bench/socketio/server.mjs, the reference: the handshake
+// is GET /socket.io/?EIO=4&transport=websocket; the server opens with
+// "0{...}", the client connects to the default namespace with "40"; events
+// are "42["name",data]", a message is sent as "42<q>["message",{...}]" and
+// acknowledged with "43<q>[{...}]"; the server's ping "2" is answered "3".
+// The data objects are chatd's JSON frames, so the rest is shared.
 
 #include <algorithm>
 #include <atomic>
@@ -110,6 +118,7 @@ struct options {
   int inflight = 256;               // concurrent connection handshakes per thread
   int text_pad = 0;                 // extra bytes in each text
   std::string label = "chat";
+  bool socketio = false;            // --protocol socketio: Socket.IO 4 / Engine.IO v4 framing
   std::string scenario;
   std::string json_out;
   std::string room_prefix = "bench";
@@ -169,6 +178,11 @@ options parse_options(int argc, char** argv) {
     else if (k == "--inflight") o.inflight = std::stoi(v);
     else if (k == "--text-pad") o.text_pad = std::stoi(v);
     else if (k == "--label") o.label = v;
+    else if (k == "--protocol") {
+      if (v != "chat" && v != "socketio")
+        die("protocol must be chat or socketio");
+      o.socketio = v == "socketio";
+    }
     else if (k == "--scenario") o.scenario = v;
     else if (k == "--json") o.json_out = v;
     else if (k == "--room-prefix") o.room_prefix = v;
@@ -392,7 +406,9 @@ struct client : std::enable_shared_from_this<client> {
   void on_connect(beast::error_code ec);
   void do_read();
   void on_frame(std::string_view f);
+  void on_socketio_packet(std::string_view p);
   void send_message();
+  void send_raw(std::string frame);
   void do_write();
   void fail(const char* what, beast::error_code ec);
 };
@@ -554,7 +570,8 @@ void client::on_connect(beast::error_code ec) {
   ws.auto_fragment(false);
   ws.text(true);
   std::string host = ep.address().to_string() + ":" + std::to_string(ep.port());
-  std::string target = "/ws?user=u" + std::to_string(idx) + "&rooms=" + room;
+  std::string query = "user=u" + std::to_string(idx) + "&rooms=" + room;
+  std::string target = w.o.socketio ? "/socket.io/?EIO=4&transport=websocket&" + query : "/ws?" + query;
   ws.async_handshake(host, target, [self](beast::error_code ec) {
     if (ec) {
       self->fail("handshake", ec);
@@ -572,7 +589,11 @@ void client::do_read() {
       return;
     }
     auto d = self->buf.cdata();
-    self->on_frame(std::string_view(static_cast<const char*>(d.data()), d.size()));
+    std::string_view f(static_cast<const char*>(d.data()), d.size());
+    if (self->w.o.socketio)
+      self->on_socketio_packet(f);
+    else
+      self->on_frame(f);
     self->buf.consume(self->buf.size());
     self->do_read();
   });
@@ -701,6 +722,53 @@ void client::on_frame(std::string_view f) {
   }
 }
 
+/// One Engine.IO packet: the transport's own (open, ping) answered here, a
+/// Socket.IO event or ack unwrapped to the chat frame it carries.
+void client::on_socketio_packet(std::string_view p) {
+  if (p.empty())
+    return;
+  if (p[0] == '0') { // open: connect to the default namespace
+    send_raw("40");
+    return;
+  }
+  if (p == "2") {
+    send_raw("3");
+    return;
+  }
+  if (p.size() < 2 || p[0] != '4')
+    return;
+  if (p[1] == '4') { // connect_error
+    ++w.errors["socketio_connect_error"];
+    return;
+  }
+  if (p[1] != '2' && p[1] != '3')
+    return; // "40" connected, "41" disconnect
+  // 42["chat",{...}] or 43<id>[{...}]: the object is after the first '[' (and
+  // for an event after its name), up to the last ']'.
+  auto open = p.find('[');
+  auto close = p.rfind(']');
+  if (open == std::string_view::npos || close == std::string_view::npos || close <= open) {
+    ++w.unparsed;
+    return;
+  }
+  auto body = p.substr(open + 1, close - open - 1);
+  if (p[1] == '2') {
+    auto comma = body.find(',');
+    if (comma == std::string_view::npos) {
+      ++w.unparsed;
+      return;
+    }
+    body.remove_prefix(comma + 1);
+  }
+  on_frame(body);
+}
+
+void client::send_raw(std::string frame) {
+  outq.push_back(std::move(frame));
+  if (!writing)
+    do_write();
+}
+
 void client::send_message() {
   if (!open) {
     return;
@@ -719,8 +787,9 @@ void client::send_message() {
   text += "}";
   // client_id is unique per run: a repeated (user, room, client_id) is a
   // retry to the server, acked and never delivered again.
-  outq.push_back("{\"type\":\"message\",\"room\":\"" + room + "\",\"text\":\"" + text + "\",\"client_id\":\"" +
-                 w.run_id + "-" + std::to_string(sender_k) + "-" + std::to_string(q) + "\"}");
+  std::string frame = "{\"type\":\"message\",\"room\":\"" + room + "\",\"text\":\"" + text + "\",\"client_id\":\"" +
+                      w.run_id + "-" + std::to_string(sender_k) + "-" + std::to_string(q) + "\"}";
+  outq.push_back(w.o.socketio ? "42" + std::to_string(q) + "[\"message\"," + frame + "]" : std::move(frame));
   w.sent.fetch_add(1, std::memory_order_relaxed);
   w.expected.fetch_add(w.lay.room_size(w.lay.room_of(idx)) - 1, std::memory_order_relaxed);
   w.remote_nodes_sum += w.lay.remote_nodes_with_recipients(idx);

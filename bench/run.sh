@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs chat benchmark scenarios: chatd beside the floor reference, in the same
-# run, repeated, medians. See docs/benchmarks.md.
+# Runs chat benchmark scenarios: chatd beside the floor and beside the
+# reference a user would pick instead (Socket.IO 4 + Redis adapter,
+# bench/socketio/), in the same run, repeated, medians. See docs/benchmarks.md.
 #
 #   bench/run.sh scenario1        one room of 600 clients over 3 nodes, 6 senders, 60 msg/s
 #   bench/run.sh scenario1-1node  the same on one node
@@ -9,13 +10,18 @@
 #   bench/run.sh scenario3        20 000 idle connections on one node: RSS per connection
 #   bench/run.sh scenario4        node-to-node messages per fan-out, rooms on 3, 2 and 1 nodes
 #   bench/run.sh sweep            scenario 1's shape at several rates (the plot's data)
+#   bench/run.sh ceiling          the highest deliveries/s each server sustains (p99 <= 50 ms,
+#                                 not falling behind), scenario 1's and scenario 2's shapes
 #   bench/run.sh all              every one of the above, then bench/plot.sh
 #
 # Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1),
 # WARMUP (s, 3), DURATION (s, 7), NODES (scenario1/2: 3), SWEEP_RATES
 # ("15 30 60 90 120"), LOADGEN_THREADS (1), HTTP_BASE (28080), CLUSTER_BASE
 # (29100), FLOOR_PORT (28090), IDLE_CLIENTS (20000), CHATD (build/chatd),
-# SKIP_BUILD=1 to use what is built, RESULTS (bench/results).
+# SKIP_BUILD=1 to use what is built, RESULTS (bench/results), REFERENCE (1: run
+# the Socket.IO reference in scenarios 1, 2, sweep and ceiling; 0: skip it),
+# SIO_BASE (28300), REDIS_PORT (28379), CEILING_RATES_BIG / CEILING_RATES_SMALL
+# (msg/s steps), CEILING_WARMUP (2), CEILING_DURATION (5).
 #
 # Everything listens on 127.0.0.1 only. Every process this script starts is
 # stopped by PID when it ends (also on Ctrl-C).
@@ -32,6 +38,14 @@ FLOOR_PORT=${FLOOR_PORT:-28090}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 SWEEP_RATES=${SWEEP_RATES:-15 30 60 90 120}
 IDLE_CLIENTS=${IDLE_CLIENTS:-20000}
+REFERENCE=${REFERENCE:-1}
+SIO_BASE=${SIO_BASE:-28300}
+REDIS_PORT=${REDIS_PORT:-28379}
+CEILING_RATES_BIG=${CEILING_RATES_BIG:-15 30 45 68 100 150 225 340 500 750 1100}
+CEILING_RATES_SMALL=${CEILING_RATES_SMALL:-600 900 1350 2000 3000 4500 6750 10000 15000 22500}
+CEILING_WARMUP=${CEILING_WARMUP:-2}
+CEILING_DURATION=${CEILING_DURATION:-5}
+SIO_DIR=$root/bench/socketio
 CHATD=${CHATD:-$root/build/chatd}
 BENCH_BIN=${BENCH_BIN:-$root/build-bench}
 RESULTS=${RESULTS:-$root/bench/results}
@@ -46,7 +60,18 @@ die() { log "error: $*"; exit 1; }
 
 node_pids=()
 floor_pid=""
+ref_pids=() # the Socket.IO processes, then redis-server
 all_pids=()
+
+# forget_pids PID...: takes stopped processes off the list the exit trap stops.
+forget_pids() {
+  local keep=() p q
+  for p in "${all_pids[@]}"; do
+    for q in "$@"; do [[ $p == "$q" ]] && continue 2; done
+    keep+=("$p")
+  done
+  all_pids=("${keep[@]}")
+}
 
 stop_pids() {
   local p
@@ -94,6 +119,10 @@ build() {
   scripts/build.sh --target chatd >/dev/null
   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF -DBUILD_BENCH=ON >/dev/null
   cmake --build build-bench -j"$(nproc)" --target chat_loadgen chat_floor chat_bench_report >/dev/null
+  if ((REFERENCE)); then
+    log "installing the Socket.IO reference (npm ci in bench/socketio)"
+    (cd "$SIO_DIR" && npm ci --no-audit --no-fund --silent) || die "npm ci failed in $SIO_DIR"
+  fi
 }
 
 # start_nodes N LOGDIR: nodes 1..N on HTTP_BASE+i / CLUSTER_BASE+i, every one
@@ -133,13 +162,10 @@ start_nodes() {
 }
 
 stop_nodes() {
-  if ((${#node_pids[@]})); then stop_pids "${node_pids[@]}"; fi
-  local keep=() p q
-  for p in "${all_pids[@]}"; do
-    for q in "${node_pids[@]}"; do [[ $p == "$q" ]] && continue 2; done
-    keep+=("$p")
-  done
-  all_pids=("${keep[@]}")
+  if ((${#node_pids[@]})); then
+    stop_pids "${node_pids[@]}"
+    forget_pids "${node_pids[@]}"
+  fi
   node_pids=()
 }
 
@@ -159,13 +185,51 @@ start_floor() {
 stop_floor() {
   [[ -n $floor_pid ]] || return 0
   stop_pids "$floor_pid"
-  local keep=() p
-  for p in "${all_pids[@]}"; do [[ $p == "$floor_pid" ]] || keep+=("$p"); done
-  all_pids=("${keep[@]}")
+  forget_pids "$floor_pid"
   floor_pid=""
 }
 
+# start_reference N LOGDIR: one redis-server and N Socket.IO processes on
+# SIO_BASE+i, as a user would deploy the reference (no-op with REFERENCE=0).
+start_reference() {
+  local n=$1 logs=$2 i ok
+  ((REFERENCE)) || return 0
+  command -v redis-server >/dev/null || die "no redis-server (scripts/install-deps.sh bench)"
+  [[ -d $SIO_DIR/node_modules ]] || die "bench/socketio has no node_modules (run without SKIP_BUILD=1 once)"
+  port_free "$REDIS_PORT" || die "port $REDIS_PORT is in use (set REDIS_PORT)"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >"$logs/redis.log" 2>&1 &
+  local redis_pid=$!
+  all_pids+=($redis_pid)
+  for _ in $(seq 1 100); do ! port_free "$REDIS_PORT" && break; sleep 0.05; done
+  ref_pids=()
+  for i in $(seq 1 "$n"); do
+    port_free $((SIO_BASE + i)) || die "port $((SIO_BASE + i)) is in use (set SIO_BASE)"
+    PORT=$((SIO_BASE + i)) REDIS_URL="redis://127.0.0.1:$REDIS_PORT" NODE_NAME="sio$i" \
+      node "$SIO_DIR/server.mjs" >"$logs/sio$i.log" 2>&1 &
+    ref_pids+=($!)
+    all_pids+=($!)
+  done
+  ref_pids+=($redis_pid)
+  for i in $(seq 1 "$n"); do
+    ok=0
+    for _ in $(seq 1 200); do
+      if curl -fsS "http://127.0.0.1:$((SIO_BASE + i))/healthz" >/dev/null 2>&1; then ok=1; break; fi
+      sleep 0.05
+    done
+    ((ok)) || die "Socket.IO process $i did not start; see $logs/sio$i.log"
+  done
+  log "reference ready: $n Socket.IO process(es) + redis-server, pids ${ref_pids[*]}"
+}
+
+stop_reference() {
+  ((${#ref_pids[@]})) || return 0
+  stop_pids "${ref_pids[@]}"
+  forget_pids "${ref_pids[@]}"
+  ref_pids=()
+}
+
 node_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((HTTP_BASE + i))"; done; echo "$s"; }
+sio_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((SIO_BASE + i))"; done; echo "$s"; }
 pid_list() { local IFS=,; echo "$*"; }
 
 machine_info() {
@@ -191,19 +255,24 @@ new_outdir() {
   echo "$dir"
 }
 
-# fanout_pair OUT VARIANT REP NODES LOADGEN_ARGS...: one chatd run and one floor
-# run, back to back; the order alternates with the repetition so that a slow
-# drift of the machine's load does not always favour the same side.
-fanout_pair() {
-  local out=$1 variant=$2 rep=$3 n=$4
+# fanout_set OUT VARIANT REP NODES LOADGEN_ARGS...: one chatd run, one floor
+# run and (when it is running) one reference run, back to back; the order
+# rotates with the repetition so that a slow drift of the machine's load does
+# not always favour the same side.
+fanout_set() {
+  local out=$1 variant=$2 rep=$3 n=$4 who
   shift 4
-  if ((rep % 2)); then
-    fanout_chat "$out" "$variant" "$rep" "$n" "$@"
-    fanout_floor "$out" "$variant" "$rep" "$@"
-  else
-    fanout_floor "$out" "$variant" "$rep" "$@"
-    fanout_chat "$out" "$variant" "$rep" "$n" "$@"
-  fi
+  local order=(chat floor reference)
+  ((${#ref_pids[@]})) || order=(chat floor)
+  local k=${#order[@]} i
+  for i in $(seq 0 $((k - 1))); do
+    who=${order[$(((i + rep - 1) % k))]}
+    case $who in
+      chat) fanout_chat "$out" "$variant" "$rep" "$n" "$@" ;;
+      floor) fanout_floor "$out" "$variant" "$rep" "$@" ;;
+      reference) fanout_reference "$out" "$variant" "$rep" "$n" "$@" ;;
+    esac
+  done
 }
 
 fanout_chat() {
@@ -242,9 +311,20 @@ fanout_floor() {
     log "$variant rep $rep: floor run incomplete (see the JSON)"
 }
 
+fanout_reference() {
+  local out=$1 variant=$2 rep=$3 n=$4
+  shift 4
+  log "$variant rep $rep: Socket.IO x$n + redis"
+  "$LOADGEN" fanout --protocol socketio --endpoints "$(sio_endpoints "$n")" --pids "$(pid_list "${ref_pids[@]}")" \
+    --threads "$LOADGEN_THREADS" --warmup "$WARMUP" --duration "$DURATION" --label socketio --scenario "$variant" \
+    --room-prefix "r$rep-" --json "$out/$variant-rep$rep-socketio.json" "$@" ||
+    log "$variant rep $rep: reference run incomplete (see the JSON)"
+}
+
 report() {
   local out=$1
-  "$REPORT" --out "$out/summary.json" --md "$out/table.md" --dat "$out/plot.dat" "$out"/*-rep*-*.json
+  "$REPORT" --out "$out/summary.json" --md "$out/table.md" --dat "$out/plot.dat" --ceiling-dat "$out/ceiling.dat" \
+    "$out"/*-rep*-*.json
   log "results in $out"
 }
 
@@ -258,7 +338,9 @@ fanout_scenario() {
   out=$(new_outdir "$variant")
   start_nodes "$n" "$out/logs"
   start_floor "$out/logs"
-  for r in $(seq 1 "$reps"); do fanout_pair "$out" "$variant" "$r" "$n" "$@"; done
+  start_reference "$n" "$out/logs"
+  for r in $(seq 1 "$reps"); do fanout_set "$out" "$variant" "$r" "$n" "$@"; done
+  stop_reference
   stop_floor
   stop_nodes
   report "$out"
@@ -305,7 +387,7 @@ scenario4() {
   start_floor "$out/logs"
   for r in $(seq 1 "$reps"); do
     for placement in spread pair local; do
-      fanout_pair "$out" "scenario4-$placement" "$r" 3 --clients 300 --rooms 30 --senders 30 --rate 150 \
+      fanout_set "$out" "scenario4-$placement" "$r" 3 --clients 300 --rooms 30 --senders 30 --rate 150 \
         --placement "$placement" --room-prefix "p$placement$r-"
     done
   done
@@ -320,19 +402,69 @@ sweep() {
   out=$(new_outdir sweep)
   start_nodes "$n" "$out/logs"
   start_floor "$out/logs"
+  start_reference "$n" "$out/logs"
   for r in $(seq 1 "$reps"); do
     for rate in $SWEEP_RATES; do
-      fanout_pair "$out" "sweep-$(printf %04d "$rate")" "$r" "$n" --clients 600 --rooms 1 --senders 6 --rate "$rate" \
+      fanout_set "$out" "sweep-$(printf %04d "$rate")" "$r" "$n" --clients 600 --rooms 1 --senders 6 --rate "$rate" \
         --room-prefix "s$rate-$r-"
     done
   done
+  stop_reference
+  stop_floor
+  stop_nodes
+  report "$out"
+}
+
+# sustained JSON: the run kept p99 within 50 ms, did not fall behind the
+# offered rate (95 %) and lost nothing.
+sustained() {
+  jq -e '(.latency_us.p99 // 1e12) <= 50000 and (.window.deliveries_per_s // 0) >= 0.95 * (.window.offered_deliveries_per_s // 1e12) and (.lost // 1) == 0' \
+    "$1" >/dev/null 2>&1
+}
+
+# ceiling_family OUT FAMILY NODES "RATES" LOADGEN_ARGS...: for each server,
+# one run per rate, rising, until the first that is not sustained.
+ceiling_family() {
+  local out=$1 family=$2 n=$3 rates=$4 who rate variant json
+  shift 4
+  local servers=(chat floor)
+  ((${#ref_pids[@]})) && servers+=(reference)
+  for who in "${servers[@]}"; do
+    for rate in $rates; do
+      variant="$family-ceil$(printf %05d "$rate")"
+      case $who in
+        chat) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_chat "$out" "$variant" 1 "$n" "$@" --rate "$rate" \
+          --room-prefix "c$rate-" ; json="$out/$variant-rep1-chat.json" ;;
+        floor) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_floor "$out" "$variant" 1 "$@" --rate "$rate" \
+          --room-prefix "f$rate-" ; json="$out/$variant-rep1-floor.json" ;;
+        reference) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_reference "$out" "$variant" 1 "$n" "$@" \
+          --rate "$rate" --room-prefix "s$rate-" ; json="$out/$variant-rep1-socketio.json" ;;
+      esac
+      [[ -s $json ]] && jq --arg f "$family" '.ceiling = $f' "$json" >"$json.tmp" && mv "$json.tmp" "$json"
+      if ! sustained "$json"; then
+        log "ceiling $family: $who stops at $rate msg/s"
+        break
+      fi
+    done
+  done
+}
+
+ceiling() {
+  local out n=${NODES:-3}
+  out=$(new_outdir ceiling)
+  start_nodes "$n" "$out/logs"
+  start_floor "$out/logs"
+  start_reference "$n" "$out/logs"
+  ceiling_family "$out" "scenario1-${n}n" "$n" "$CEILING_RATES_BIG" --clients 600 --rooms 1 --senders 6
+  ceiling_family "$out" "scenario2-${n}n" "$n" "$CEILING_RATES_SMALL" --clients 1200 --rooms 120 --senders 120
+  stop_reference
   stop_floor
   stop_nodes
   report "$out"
 }
 
 [[ $# -ge 1 ]] || {
-  sed -n '2,21p' "$0"
+  sed -n '2,28p' "$0"
   exit 2
 }
 build
@@ -347,6 +479,7 @@ for s in "$@"; do
     scenario3) scenario3 ;;
     scenario4) scenario4 ;;
     sweep) sweep ;;
+    ceiling) ceiling ;;
     all)
       scenario1
       scenario1_1node
@@ -355,6 +488,7 @@ for s in "$@"; do
       scenario3
       scenario4
       sweep
+      ceiling
       "$root/bench/plot.sh"
       ;;
     *) die "unknown scenario $s" ;;
