@@ -13,8 +13,9 @@ if [ "$what" = test ]; then
 fi
 if [ "$what" = bench ]; then
   # jq: the bench scripts' JSON; gnuplot-nox: the plot in docs/benchmarks.md;
-  # linux-perf: profiles and the frame-encode count (scenario 4).
-  pkgs+=(jq gnuplot-nox linux-perf)
+  # linux-perf: profiles and the frame-encode count (scenario 4);
+  # redis-server: the Socket.IO + Redis adapter reference (bench/socketio).
+  pkgs+=(jq gnuplot-nox linux-perf redis-server)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
