@@ -9,7 +9,8 @@
 # (each libFuzzer harness briefly over its corpus); integration, browser, pods
 # and faults run the ASan+UBSan chatd and fail on any sanitizer report a node
 # wrote (SANITIZE=0: the release chatd instead).
-# SUITES="unit integration" limits the run. Ends with "N passed, M failed".
+# SUITES="unit integration" limits the run. Ends with "N passed, M failed,
+# K suite(s) skipped", the skipped ones named on the line before.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,6 +20,12 @@ suites=${SUITES:-unit-asan integration unit-tsan fuzz browser k8s pods faults}
 total_pass=0
 total_fail=0
 failed_suites=()
+skipped_suites=()
+
+skip() { # suite why
+  skipped_suites+=("$1 ($2)")
+  echo "== $1: skipped ($2)"
+}
 
 count() { # suite pass fail
   total_pass=$((total_pass + $2))
@@ -124,19 +131,23 @@ for s in $suites; do
         env "${node_env[@]}" npm --prefix tests/integration test --silent
       check_reports integration ;;
     browser)
-      if [ -d tests/browser ]; then
+      if [ ! -d tests/browser ]; then
+        skip browser "no tests/browser"
+      else
         (cd tests/browser && npm ci --no-audit --no-fund --silent) >/dev/null 2>&1
         run_suite browser 600 '(?<=^# pass )\d+' '(?<=^# fail )\d+' \
           env "${node_env[@]}" npm --prefix tests/browser test --silent
         check_reports browser
       fi ;;
     k8s)
-      if [ -x tests/k8s/validate.sh ]; then
+      if [ ! -x tests/k8s/validate.sh ]; then
+        skip k8s "no tests/k8s/validate.sh"
+      else
         run_suite k8s 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/k8s/validate.sh
       fi ;;
     pods)
       if [ "$(id -u)" -ne 0 ]; then
-        echo "== pods: skipped (needs root for network namespaces)"
+        skip pods "needs root for network namespaces"
       else
         run_suite pods 300 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
           env "${node_env[@]}" tests/pods/selftest.sh
@@ -144,8 +155,10 @@ for s in $suites; do
       fi ;;
     faults)
       if [ "$(id -u)" -ne 0 ]; then
-        echo "== faults: skipped (needs root for network namespaces)"
-      elif [ -x tests/pods/faults.sh ]; then
+        skip faults "needs root for network namespaces"
+      elif [ ! -x tests/pods/faults.sh ]; then
+        skip faults "no tests/pods/faults.sh"
+      else
         run_suite faults 900 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
           env "${node_env[@]}" tests/pods/faults.sh
         check_reports faults
@@ -155,5 +168,6 @@ done
 
 echo
 [ ${#failed_suites[@]} -eq 0 ] || echo "failed suites: ${failed_suites[*]}"
-echo "$total_pass passed, $total_fail failed"
+[ ${#skipped_suites[@]} -eq 0 ] || echo "skipped suites: ${skipped_suites[*]}"
+echo "$total_pass passed, $total_fail failed, ${#skipped_suites[@]} suite(s) skipped"
 [ "$total_fail" -eq 0 ]

@@ -89,6 +89,19 @@ export async function freePort() {
   throw new Error('no free port found');
 }
 
+/** `count` consecutive free ports; resolves to the first. */
+export async function freePortRun(count) {
+  for (;;) {
+    const run = [await freePort()];
+    while (run.length < count) {
+      const p = await freePort();
+      if (p !== run[run.length - 1] + 1) break;
+      run.push(p);
+    }
+    if (run.length === count) return run[0];
+  }
+}
+
 // ---------------------------------------------------------------- waiting
 
 /**
