@@ -1,0 +1,55 @@
+#include "chat/chat_server_parts.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/frames.hpp"
+#include "protocol/names.hpp"
+
+namespace chat::detail {
+
+bool is_local(self_ptr self, const caf::actor& a) {
+  return a.node() == self->node();
+}
+
+bool from_peer(self_ptr self) {
+  const auto& sender = self->current_sender();
+  return sender && sender->node() != self->node() && self->state.peer_nodes.count(sender->node()) > 0;
+}
+
+void refuse(self_ptr self, const char* what) {
+  auto& st = self->state;
+  ++st.stats->peer_msgs_refused;
+  auto now = steady::now();
+  ++st.refused_since_log;
+  if (now - st.last_refusal_log >= std::chrono::seconds(1)) {
+    const auto& sender = self->current_sender();
+    spdlog::warn("chat: refused {} peer message(s), latest: {} from {}", st.refused_since_log, what,
+                 sender ? to_string(sender->node()) : std::string("anonymous"));
+    st.refused_since_log = 0;
+    st.last_refusal_log = now;
+  }
+}
+
+bool valid_from_peer(self_ptr self, const message& m) {
+  const auto& cfg = self->state.cfg;
+  auto horizon = wall_micros() + cfg.max_clock_skew.count();
+  return protocol::valid_room(m.room) && protocol::valid_user(m.user) && !m.id.empty()
+         && m.id.size() <= protocol::max_id_bytes && !m.text.empty() && m.text.size() <= cfg.max_text_bytes
+         && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon;
+}
+
+caf::message deliver_msg(const message& m, const std::string& frame) {
+  return caf::make_message(deliver_atom::value, m.room, m.id,
+                           protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+}
+
+caf::message push_msg(const std::string& room, const std::string& frame) {
+  return caf::make_message(push_atom::value, room,
+                           protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+}
+
+void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r) {
+  self->send(conn, published_atom::value, seq, r);
+}
+
+} // namespace chat::detail

@@ -1,0 +1,75 @@
+#pragma once
+
+// What the chat server's parts share: chat_server.cpp (the actor, local
+// membership, peers and history) and replication.cpp (storing each new
+// message on the other nodes). The actor's type, the checks on what peers
+// send, and the local fan-out.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "app/messages.hpp"
+#include "chat/chat_server.hpp"
+
+namespace chat::detail {
+
+using self_ptr = caf::stateful_actor<chat_server_state>*;
+using steady = std::chrono::steady_clock;
+using cluster::member;
+
+bool is_local(self_ptr self, const caf::actor& a);
+
+/// Replication is taken only from nodes our scope knows as peers: anything
+/// else did not come through the cluster's own discovery.
+bool from_peer(self_ptr self);
+
+/// Logs a refused peer message, at most once a second with a count: a
+/// misbehaving peer must not be able to flood the log.
+void refuse(self_ptr self, const char* what);
+
+/// What a peer replicates must be a message this protocol could have made.
+bool valid_from_peer(self_ptr self, const message& m);
+
+caf::message deliver_msg(const message& m, const std::string& frame);
+caf::message push_msg(const std::string& room, const std::string& frame);
+
+/// Publishes are plain messages answered by plain messages, not CAF
+/// requests: a request's timeout costs a clock-thread wake-up and a timeout
+/// message later even when answered. A connection learns of a chat server
+/// that died with its publish through its monitor.
+void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r);
+
+/// Hands one shared frame to the local members of a room that `want` picks,
+/// through the fan-out shards: one message per shard, not per recipient.
+template <class Pred>
+void push_local(self_ptr self, const std::string& room, const caf::message& msg, Pred want) {
+  auto& st = self->state;
+  std::vector<std::vector<caf::actor>> to(st.shards.size());
+  std::int64_t n = 0;
+  for (const auto& m : st.view.members(room_group(room))) {
+    if (is_local(self, m.actor) && want(m)) {
+      to[m.actor.id() % to.size()].push_back(m.actor);
+      ++n;
+    }
+  }
+  for (std::size_t i = 0; i < to.size(); ++i)
+    if (!to[i].empty())
+      self->send(st.shards[i], fanout_atom::value, std::move(to[i]), msg);
+  st.stats->deliveries += n;
+}
+
+/// Each other node's members of a room that `want` picks, by node.
+template <class Pred>
+std::map<caf::node_id, std::vector<caf::actor>> remote_members(self_ptr self, const std::string& room, Pred want) {
+  std::map<caf::node_id, std::vector<caf::actor>> remote;
+  for (const auto& mem : self->state.view.members(room_group(room)))
+    if (!is_local(self, mem.actor) && want(mem))
+      remote[mem.actor.node()].push_back(mem.actor);
+  return remote;
+}
+
+} // namespace chat::detail

@@ -1,0 +1,217 @@
+#include "chat/replication.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "protocol/frames.hpp"
+
+namespace chat::detail {
+
+namespace {
+
+/// Acks the sender and delivers to the other local members: only now, so
+/// that what a client saw or was acked is on two nodes (one if alone).
+void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
+  p.acked = true;
+  push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
+  answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
+}
+
+/// A peer answered a replicate with the copy it keeps for the message's
+/// retry key. A different copy means the client's retry raced a node that
+/// died after replicating the first attempt: that earlier copy wins on
+/// every node (room_history keeps the first in history order), so it is
+/// the one we ack and deliver.
+void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, const message& kept) {
+  auto& st = self->state;
+  bool same_key = kept.room == p->msg.room && kept.user == p->msg.user && kept.client_id == p->msg.client_id;
+  if (kept.id != p->msg.id && (!same_key || !valid_from_peer(self, kept))) {
+    refuse(self, "replicate answer");
+  } else if (kept.id != p->msg.id) {
+    st.clock.observe(kept.ts);
+    bool added = st.store->insert(kept) == room_history::insert_result::added;
+    auto frame = protocol::message_frame(kept);
+    if (added) // peers that took our copy replace it too
+      for (const auto& [_, cs] : st.peers)
+        self->send(cs, replicate_atom::value, kept, std::vector<caf::actor>{});
+    auto here = st.store->find_retry(kept.room, kept.user, kept.client_id);
+    if (here && here->id == kept.id) {
+      if (!p->acked)
+        complete(self, *p, kept, frame);
+      else if (added)
+        push_local(self, kept.room, deliver_msg(kept, frame), [](const member&) { return true; });
+      return;
+    }
+  }
+  if (!p->acked)
+    complete(self, *p, p->msg, p->frame);
+}
+
+/// A peer did not confirm (gone, silent, or refused the batch).
+void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
+  // Every peer gone or silent: the message is only here, and the node keeps
+  // serving (a partition must not stop chat).
+  if (--p->unanswered == 0 && !p->acked)
+    complete(self, *p, p->msg, p->frame);
+}
+
+/// About the bytes `item` takes on the wire: what a peer that does not read
+/// makes CAF hold for it.
+std::size_t wire_size(const replicate_item& item) {
+  const auto& m = item.msg;
+  return 64 + m.room.size() + m.id.size() + m.user.size() + m.text.size() + m.client_id.size()
+         + 32 * item.recipients.size();
+}
+
+/// A peer that stays connected but does not keep up is dropped: CAF would
+/// hold what we send it for as long as the connection lasts.
+void drop(self_ptr self, const caf::node_id& node, const std::string& why) {
+  auto& st = self->state;
+  auto now = steady::now();
+  auto [it, first] = st.dropping.emplace(node, now);
+  if (!first && now - it->second < st.cfg.replicate_timeout)
+    return;
+  it->second = now;
+  ++st.stats->peers_dropped;
+  spdlog::warn("chat: dropping peer node_id={}: {}", to_string(node), why);
+  if (st.cfg.drop_peer)
+    st.cfg.drop_peer(self->system(), node);
+}
+
+/// Takes a batch off its peer's account, answered or not.
+void settle(self_ptr self, const replicate_batch& batch) {
+  auto& st = self->state;
+  auto it = st.unanswered_bytes.find(batch.to.node());
+  if (it == st.unanswered_bytes.end())
+    return;
+  it->second -= std::min(it->second, batch.bytes);
+  if (it->second == 0)
+    st.unanswered_bytes.erase(it);
+}
+
+} // namespace
+
+/// One message to one peer's chat server with every item queued for it; its
+/// answer (replicated_atom, same number) holds the copy the peer keeps of
+/// each item, in the same order.
+void send_batch(self_ptr self, const caf::actor& cs) {
+  auto& st = self->state;
+  auto node = st.outbox.extract(cs);
+  if (node.empty())
+    return;
+  auto seq = st.next_batch++;
+  auto& batch = st.in_flight[seq];
+  batch = std::move(node.mapped());
+  batch.to = cs;
+  batch.deadline = steady::now() + st.cfg.replicate_timeout;
+  for (const auto& item : batch.items)
+    batch.bytes += wire_size(item);
+  auto& owed = st.unanswered_bytes[cs.node()];
+  owed += batch.bytes;
+  self->send(cs, replicate_batch_atom::value, seq, std::move(batch.items));
+  ++st.stats->node_msgs_out;
+  if (owed > st.cfg.peer_backlog_bytes)
+    drop(self, cs.node(), fmt::format("{} bytes of replicates unanswered (bound {})", owed, st.cfg.peer_backlog_bytes));
+  if (!st.expiry_scheduled) {
+    st.expiry_scheduled = true;
+    self->delayed_send(self, st.cfg.expiry_check, expire_atom::value);
+  }
+}
+
+/// A peer's answer to batch `seq`: the copies it keeps, or none if it
+/// refused the batch.
+void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept) {
+  auto& st = self->state;
+  auto it = st.in_flight.find(seq);
+  if (it == st.in_flight.end() || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(it->second.to))
+    return; // expired already, or not from the peer we asked
+  auto batch = std::move(it->second);
+  st.in_flight.erase(it);
+  settle(self, batch);
+  if (kept.size() != batch.waiting.size()) {
+    if (!kept.empty())
+      refuse(self, "replicate batch answer");
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+    return;
+  }
+  for (std::size_t i = 0; i < kept.size(); ++i)
+    on_replicated(self, batch.waiting[i], kept[i]);
+}
+
+/// A node that went down answers nothing more: its batches need not wait out
+/// the timeout.
+void abandon_batches_to(self_ptr self, const caf::node_id& node) {
+  auto& st = self->state;
+  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
+    if (it->second.to.node() != node) {
+      ++it;
+      continue;
+    }
+    auto batch = std::move(it->second);
+    it = st.in_flight.erase(it);
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+  }
+  st.unanswered_bytes.erase(node);
+  st.dropping.erase(node);
+}
+
+/// Batches a peer left unanswered past the replicate timeout count as not
+/// confirmed by it, and a peer still connected that left one so is dropped;
+/// the check repeats while any batch is out.
+void expire_batches(self_ptr self) {
+  auto& st = self->state;
+  auto now = steady::now();
+  while (!st.in_flight.empty() && st.in_flight.begin()->second.deadline <= now) {
+    auto batch = std::move(st.in_flight.begin()->second);
+    st.in_flight.erase(st.in_flight.begin());
+    settle(self, batch);
+    auto node = batch.to.node();
+    if (st.peers.count(node))
+      drop(self, node, fmt::format("a replicate batch unanswered for {} ms", st.cfg.replicate_timeout.count()));
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+  }
+  st.expiry_scheduled = !st.in_flight.empty();
+  if (st.expiry_scheduled)
+    self->delayed_send(self, st.cfg.expiry_check, expire_atom::value);
+}
+
+/// Stores a new message on every other node, handing each node's chat
+/// server the message and exactly the recipients it has (one message
+/// per node, never re-resolved there: that is how the duplicate bug was
+/// born). The ack waits for the first peer to confirm.
+void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq) {
+  auto& st = self->state;
+  auto frame = protocol::message_frame(m);
+  if (st.peers.empty()) {
+    push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != sender; });
+    answer(self, sender, seq, publish_result{m.id, m.ts, false, false});
+    return;
+  }
+  auto p = std::make_shared<pending_publish>();
+  p->seq = seq;
+  p->msg = m;
+  p->frame = frame;
+  p->sender = sender;
+  p->unanswered = st.peers.size();
+  auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
+  for (const auto& [node, cs] : st.peers) {
+    auto it = remote.find(node);
+    auto& batch = st.outbox[cs];
+    batch.items.push_back(replicate_item{m, it == remote.end() ? std::vector<caf::actor>{} : std::move(it->second)});
+    batch.waiting.push_back(p);
+    if (batch.items.size() >= st.cfg.max_batch)
+      send_batch(self, cs);
+  }
+  // Queued behind everything already in the mailbox: what this drain
+  // publishes goes out together, and at low load right away.
+  if (!st.batches_scheduled && !st.outbox.empty()) {
+    st.batches_scheduled = true;
+    self->send(self, send_batches_atom::value);
+  }
+}
+
+} // namespace chat::detail

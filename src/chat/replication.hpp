@@ -1,0 +1,32 @@
+#pragma once
+
+// Storing each new message on every other node: the origin's side of
+// replication (docs/architecture.md, "The message path"). Items go to each
+// peer's outbox and leave as one batch per peer and mailbox drain; the first
+// peer's confirmation acks the message; batches a peer leaves unanswered
+// expire, and a peer that stays connected without keeping up is dropped.
+
+#include <cstdint>
+#include <vector>
+
+#include "chat/chat_server_parts.hpp"
+
+namespace chat::detail {
+
+/// Stores `m` (published by `sender` as its number `seq`) on every other
+/// node; acks and delivers locally once a peer confirmed it, or at once alone.
+void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq);
+
+/// Sends everything queued for `cs` as one batch (see the outbox).
+void send_batch(self_ptr self, const caf::actor& cs);
+
+/// A peer's answer to batch `seq`: the copies it keeps, or none if it refused.
+void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept);
+
+/// A node that went down answers nothing more: its batches fail at once.
+void abandon_batches_to(self_ptr self, const caf::node_id& node);
+
+/// Expires batches unanswered past the replicate timeout; repeats while any is out.
+void expire_batches(self_ptr self);
+
+} // namespace chat::detail
