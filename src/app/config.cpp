@@ -30,6 +30,15 @@ T number(const std::string& s, T lo, T hi) {
   return static_cast<T>(v);
 }
 
+/// "1"/"true" or "0"/"false"; anything else is an error, not a silent "off".
+bool boolean(const std::string& v) {
+  if (v == "1" || v == "true")
+    return true;
+  if (v == "0" || v == "false")
+    return false;
+  throw std::invalid_argument("not a boolean");
+}
+
 const std::vector<option>& options() {
   static const std::vector<option> opts = {
     {"node-name", "CHAT_NODE_NAME", "node name (default: host name)",
@@ -95,6 +104,8 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.threads = number<int>(v, 1, 64); }},
     {"workers", "CHAT_WORKERS", "CAF scheduler threads (actors)",
      [](config& c, const std::string& v) { c.workers = number<int>(v, 1, 64); }},
+    {"metrics-per-room", "CHAT_METRICS_PER_ROOM", "one /metrics series per room: 1 or 0 (never with an auth secret)",
+     [](config& c, const std::string& v) { c.metrics_per_room = boolean(v); }},
     {"debug-endpoints", "CHAT_DEBUG_ENDPOINTS", "enable /debug/* fault hooks (tests only): 1 or 0",
      [](config& c, const std::string& v) { c.debug_endpoints = v == "1" || v == "true"; }},
   };

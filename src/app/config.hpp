@@ -49,6 +49,10 @@ struct config {
   int threads = 0;
   int workers = 0;
   bool debug_endpoints = false;
+  /// One /metrics series per room (history length, group members); room
+  /// names are users' words and rooms are unbounded, so off by default, and
+  /// never with an auth secret.
+  bool metrics_per_room = false;
 };
 
 /// Half the cores, at least one: measured best for both I/O lanes and CAF

@@ -53,6 +53,11 @@ bool hide_rooms(const server_context& ctx) {
   return !ctx.cfg.auth_secret.empty();
 }
 
+/// Per-room series in /metrics: asked for, and rooms not hidden.
+bool metrics_per_room(const server_context& ctx) {
+  return ctx.cfg.metrics_per_room && !hide_rooms(ctx);
+}
+
 bool is_room_group(const std::string& group) {
   return group.compare(0, room_group("").size(), room_group("")) == 0;
 }
@@ -223,7 +228,7 @@ std::string metrics_text(server_context& ctx) {
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
   gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining ? 1 : 0);
   out += "# HELP chat_history_messages Messages kept in a room's history.\n# TYPE chat_history_messages gauge\n";
-  if (hide_rooms(ctx)) {
+  if (!metrics_per_room(ctx)) {
     // One series without the room label: the total over all rooms.
     std::size_t total = 0;
     for (const auto& [room, n] : sizes)
@@ -235,7 +240,7 @@ std::string metrics_text(server_context& ctx) {
   }
   out += "# HELP chat_group_members Members of a process group, cluster-wide.\n# TYPE chat_group_members gauge\n";
   for (const auto& [group, n] : info.group_sizes)
-    if (!hide_rooms(ctx) || !is_room_group(group))
+    if (metrics_per_room(ctx) || !is_room_group(group))
       out += "chat_group_members{group=\"" + group + "\"} " + std::to_string(n) + "\n";
   return out;
 }

@@ -280,15 +280,30 @@ test('with --auth-secret, room history needs a token that allows the room; metri
   await node.stop();
 });
 
-test('without --auth-secret, history, metrics and cluster stay open and per room', async () => {
+test('without --auth-secret, history and cluster stay open and per room; /metrics per room only with --metrics-per-room', async () => {
   const node = await startNode({ name: 'open' });
+  const perRoom = await startNode({ name: 'perroom', flags: { 'metrics-per-room': 1 } });
   const room = unique('openroom');
-  const c = await connect(node, { user: unique('u'), rooms: [room] });
-  await c.awaitJoined([room]);
-  await c.say(room, 'hello');
-  assert.equal((await getJson(node.url(`/api/rooms/${room}/history`))).json.length, 1);
-  assert.equal((await metrics(node)).get(`chat_history_messages{room="${room}"}`), 1);
-  await waitFor(async () => (await clusterInfo(node)).groups[`room:${room}`] === 1, 5000, { what: 'the room group' });
-  await c.close();
+  for (const n of [node, perRoom]) {
+    const c = await connect(n, { user: unique('u'), rooms: [room] });
+    await c.awaitJoined([room]);
+    await c.say(room, 'hello');
+    assert.equal((await getJson(n.url(`/api/rooms/${room}/history`))).json.length, 1);
+    await waitFor(async () => (await clusterInfo(n)).groups[`room:${room}`] === 1, 5000, { what: 'the room group' });
+    await c.close();
+  }
+  // By default no series names a room: rooms are users' words, and unbounded.
+  await waitFor(async () => /^chat_history_messages 1$/m.test((await getText(node.url('/metrics'))).text), 5000, {
+    what: 'the total history series',
+  });
+  const text = (await getText(node.url('/metrics'))).text;
+  assert.ok(!text.includes(room), 'no room name in /metrics by default');
+  assert.match(text, /^chat_group_members\{group="chat_servers"\} 1$/m);
+  const m = await metrics(perRoom);
+  assert.equal(m.get(`chat_history_messages{room="${room}"}`), 1);
+  await waitFor(async () => (await metrics(perRoom)).get(`chat_group_members{group="room:${room}"}`) === 1, 5000, {
+    what: 'the room group in /metrics',
+  });
   await node.stop();
+  await perRoom.stop();
 });

@@ -86,6 +86,7 @@ TEST_CASE("config defaults") {
   CHECK(c.peer_backlog_bytes == 64u << 20);
   CHECK(c.auth_secret.empty());
   CHECK_FALSE(c.debug_endpoints);
+  CHECK_FALSE(c.metrics_per_room);
 }
 
 TEST_CASE("config: no node name falls back to the host name") {
@@ -239,6 +240,17 @@ TEST_CASE("config errors") {
     CHECK(parsed({"--node-name=n", "--http-port", "1"}).http_port == 1);
     CHECK(parsed({"--node-name=n", "--http-port", "65535"}).http_port == 65535);
     CHECK(parsed({"--node-name=n", "--peer-backlog-bytes", "4096"}).peer_backlog_bytes == 4096);
+  }
+  SUBCASE("booleans are 1, 0, true or false, nothing else") {
+    CHECK(parsed({"--node-name=n", "--metrics-per-room", "1"}).metrics_per_room);
+    CHECK(parsed({"--node-name=n", "--metrics-per-room=true"}).metrics_per_room);
+    CHECK_FALSE(parsed({"--node-name=n", "--metrics-per-room", "0"}).metrics_per_room);
+    CHECK_FALSE(parsed({"--node-name=n", "--metrics-per-room=false"}).metrics_per_room);
+    for (const char* bad : {"yes", "", "2", "on"}) {
+      CAPTURE(bad);
+      auto e = error_of({"--node-name=n", "--metrics-per-room", bad});
+      CHECK(e.find("metrics-per-room") != std::string::npos);
+    }
   }
   SUBCASE("an invalid node name") { CHECK(error_of({"--node-name", "a b"}).find("node name") != std::string::npos); }
 }
