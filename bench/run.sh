@@ -427,19 +427,20 @@ sustained() {
 ceiling_family() {
   local out=$1 family=$2 n=$3 rates=$4 who rate variant json
   shift 4
+  # Shorter runs than the scenarios': a search takes many steps.
+  local WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION
   local servers=(chat floor)
-  ((${#ref_pids[@]})) && servers+=(reference)
+  ((${#ref_pids[@]})) && servers+=(socketio)
   for who in "${servers[@]}"; do
     for rate in $rates; do
       variant="$family-ceil$(printf %05d "$rate")"
+      local args=("$@" --rate "$rate" --room-prefix "$who$rate-")
       case $who in
-        chat) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_chat "$out" "$variant" 1 "$n" "$@" --rate "$rate" \
-          --room-prefix "c$rate-" ; json="$out/$variant-rep1-chat.json" ;;
-        floor) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_floor "$out" "$variant" 1 "$@" --rate "$rate" \
-          --room-prefix "f$rate-" ; json="$out/$variant-rep1-floor.json" ;;
-        reference) WARMUP=$CEILING_WARMUP DURATION=$CEILING_DURATION fanout_reference "$out" "$variant" 1 "$n" "$@" \
-          --rate "$rate" --room-prefix "s$rate-" ; json="$out/$variant-rep1-socketio.json" ;;
+        chat) fanout_chat "$out" "$variant" 1 "$n" "${args[@]}" ;;
+        floor) fanout_floor "$out" "$variant" 1 "${args[@]}" ;;
+        socketio) fanout_reference "$out" "$variant" 1 "$n" "${args[@]}" ;;
       esac
+      json="$out/$variant-rep1-$who.json"
       [[ -s $json ]] && jq --arg f "$family" '.ceiling = $f' "$json" >"$json.tmp" && mv "$json.tmp" "$json"
       if ! sustained "$json"; then
         log "ceiling $family: $who stops at $rate msg/s"
