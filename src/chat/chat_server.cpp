@@ -178,6 +178,7 @@ void remote_change(self_ptr self, const cluster::change& c) {
       pull_from(self, node, c.who.actor);
     } else {
       st.view.remove(c.group, c.who.actor);
+      abandon_batches_to(self, c.who.actor);
       auto it = st.peers.find(node);
       if (it != st.peers.end() && it->second == c.who.actor)
         peer_lost(self, node);

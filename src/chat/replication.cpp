@@ -90,6 +90,23 @@ void settle(self_ptr self, const replicate_batch& batch) {
     st.unanswered_bytes.erase(it);
 }
 
+/// Batches to a chat server that `gone` names count as not confirmed by it.
+template <class Pred>
+void abandon_batches_if(self_ptr self, Pred gone) {
+  auto& st = self->state;
+  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
+    if (!gone(it->second.to)) {
+      ++it;
+      continue;
+    }
+    auto batch = std::move(it->second);
+    it = st.in_flight.erase(it);
+    settle(self, batch);
+    for (const auto& p : batch.waiting)
+      unconfirmed(self, p);
+  }
+}
+
 } // namespace
 
 /// One message to one peer's chat server with every item queued for it; its
@@ -142,20 +159,13 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
 
 /// A node that went down answers nothing more: its batches need not wait out
 /// the timeout.
+void abandon_batches_to(self_ptr self, const caf::actor& cs) {
+  abandon_batches_if(self, [&](const caf::actor& to) { return to == cs; });
+}
+
 void abandon_batches_to(self_ptr self, const caf::node_id& node) {
-  auto& st = self->state;
-  for (auto it = st.in_flight.begin(); it != st.in_flight.end();) {
-    if (it->second.to.node() != node) {
-      ++it;
-      continue;
-    }
-    auto batch = std::move(it->second);
-    it = st.in_flight.erase(it);
-    for (const auto& p : batch.waiting)
-      unconfirmed(self, p);
-  }
-  st.unanswered_bytes.erase(node);
-  st.dropping.erase(node);
+  abandon_batches_if(self, [&](const caf::actor& to) { return to.node() == node; });
+  self->state.dropping.erase(node);
 }
 
 /// Batches a peer left unanswered past the replicate timeout count as not
@@ -168,8 +178,10 @@ void expire_batches(self_ptr self) {
     auto batch = std::move(st.in_flight.begin()->second);
     st.in_flight.erase(st.in_flight.begin());
     settle(self, batch);
+    // Only the node's current chat server answers for it: a batch to one
+    // that crashed meanwhile (and was restarted) is not the node's fault.
     auto node = batch.to.node();
-    if (st.peers.count(node))
+    if (auto peer = st.peers.find(node); peer != st.peers.end() && peer->second == batch.to)
       drop(self, node, fmt::format("a replicate batch unanswered for {} ms", st.cfg.replicate_timeout.count()));
     for (const auto& p : batch.waiting)
       unconfirmed(self, p);

@@ -23,7 +23,10 @@ void send_batch(self_ptr self, const caf::actor& cs);
 /// A peer's answer to batch `seq`: the copies it keeps, or none if it refused.
 void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept);
 
-/// A node that went down answers nothing more: its batches fail at once.
+/// A peer chat server that left its group (it crashed, or its node went
+/// down) answers nothing more: its batches fail at once. By node: every
+/// batch to that node.
+void abandon_batches_to(self_ptr self, const caf::actor& cs);
 void abandon_batches_to(self_ptr self, const caf::node_id& node);
 
 /// Expires batches unanswered past the replicate timeout; repeats while any is out.

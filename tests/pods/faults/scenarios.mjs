@@ -384,6 +384,13 @@ export async function crashChatServer(track) {
     const pulled = logExcerpt(2, { lines: 100000, filter: /chat: pulled/ }).slice(pulledBefore);
     sc.note(`pod2 log after the crashes: ${pulled.length} history pulls (${pulled.map((l) => (/pulled (\d+) message/.exec(l) || [])[1]).join(', ')} messages)`);
     await sleep(3000);
+    const dropped = [];
+    for (const e of D) dropped.push((await metrics(e)).get('chat_peers_dropped_total') ?? 0);
+    sc.check(
+      'no node dropped a peer: batches to a crashed chat server fail with it, they do not make its node "slow" (chat_peers_dropped_total 0)',
+      dropped.every((n) => n === 0),
+      dropped.join(', '),
+    );
     await stopAndCheck(sc, load, D);
     sc.check(
       'the clients of pod2 kept their connections (no reconnect, no resume needed)',
