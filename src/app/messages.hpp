@@ -75,6 +75,9 @@ using flush_atom = caf::atom_constant<caf::atom("nm_flush")>;
 
 // supervision and tests
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
+/// The chat server dies right after storing the next new message, before
+/// replicating or delivering it.
+using crash_on_publish_atom = caf::atom_constant<caf::atom("crashpub")>;
 
 // /healthz -> chat server: answered with itself, proving the actor runs
 using health_atom = caf::atom_constant<caf::atom("health")>;

@@ -91,6 +91,7 @@ void configure_caf(caf::actor_system_config& cc, const config& cfg) {
 
 std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_store> store,
                                  std::shared_ptr<node_stats> stats) {
+  auto unfinished = std::make_shared<unfinished_publishes>();
   chat_server_config cs;
   cs.node_name = cfg.node_name;
   cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
@@ -115,7 +116,9 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
     {registry_name::pg_scope, [](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope); }},
     {registry_name::node_monitor, [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats); }},
     {registry_name::chat_server,
-     [cs, store, stats](caf::local_actor* sup) { return sup->spawn(chat_server, cs, store, stats); }},
+     [cs, store, unfinished, stats](caf::local_actor* sup) {
+       return sup->spawn(chat_server, cs, store, unfinished, stats);
+     }},
     {registry_name::discovery,
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},
   };

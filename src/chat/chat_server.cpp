@@ -300,7 +300,10 @@ std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::strin
 void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor& conn, bool may_publish) {
   auto& st = self->state;
   if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id)) {
-    answer(self, conn, seq, publish_result{prev->id, prev->ts, true, false});
+    if (st.unfinished->contains(prev->id))
+      replicate(self, *prev, conn, seq); // its first attempt died with a chat server
+    else
+      answer(self, conn, seq, publish_result{prev->id, prev->ts, true, false});
     return;
   }
   if (!may_publish) {
@@ -310,7 +313,12 @@ void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor&
   draft.ts = st.clock.now();
   draft.id = st.ids->next(draft.ts);
   st.store->insert(draft);
+  st.unfinished->add(draft.id);
   ++st.stats->published;
+#ifdef CHAT_FAULT_HOOKS
+  if (st.crash_on_publish)
+    throw std::runtime_error("chat server crash after storing a message, as requested");
+#endif
   replicate(self, draft, conn, seq);
 }
 
@@ -356,10 +364,12 @@ void sweep_rooms(self_ptr self) {
 } // namespace
 
 caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
-                          std::shared_ptr<history_store> store, std::shared_ptr<node_stats> stats) {
+                          std::shared_ptr<history_store> store, std::shared_ptr<unfinished_publishes> unfinished,
+                          std::shared_ptr<node_stats> stats) {
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.store = std::move(store);
+  st.unfinished = std::move(unfinished);
   st.stats = std::move(stats);
   // A restarted chat server never hands out a timestamp below what it stored.
   st.clock.observe(st.store->max_ts());
@@ -501,11 +511,15 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
     },
     [=](sweep_atom) {
       sweep_rooms(self);
+      // A sender that has not retried in this long is gone (clients retry
+      // within seconds); its message was pulled by the peers meanwhile.
+      self->state.unfinished->forget_older_than(std::chrono::minutes(10));
       self->delayed_send(self, self->state.cfg.sweep_interval, sweep_atom::value);
     },
     [=](health_atom) { return health_atom::value; },
 #ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },
+    [=](crash_on_publish_atom, local_proof) { self->state.crash_on_publish = true; },
 #endif
   };
 }

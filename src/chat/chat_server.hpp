@@ -14,6 +14,7 @@
 #include "app/node_stats.hpp"
 #include "chat/clock.hpp"
 #include "chat/history_store.hpp"
+#include "chat/unfinished_publishes.hpp"
 #include "cluster/group_view.hpp"
 
 namespace chat {
@@ -76,6 +77,7 @@ struct replicate_batch {
 struct chat_server_state {
   chat_server_config cfg;
   std::shared_ptr<history_store> store;
+  std::shared_ptr<unfinished_publishes> unfinished;
   std::shared_ptr<node_stats> stats;
   hlc clock;
   std::unique_ptr<id_generator> ids;
@@ -122,12 +124,17 @@ struct chat_server_state {
   std::int64_t refused_since_log = 0;
   std::chrono::steady_clock::time_point last_refusal_log;
 
+#ifdef CHAT_FAULT_HOOKS
+  bool crash_on_publish = false;
+#endif
+
   static inline const char* name = "chat_server";
 };
 
 /// The chat server of one node: rooms, history, presence and fan-out.
 /// See docs/architecture.md for the message flow.
 caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
-                          std::shared_ptr<history_store> store, std::shared_ptr<node_stats> stats);
+                          std::shared_ptr<history_store> store, std::shared_ptr<unfinished_publishes> unfinished,
+                          std::shared_ptr<node_stats> stats);
 
 } // namespace chat

@@ -14,6 +14,7 @@ namespace {
 /// that what a client saw or was acked is on two nodes (one if alone).
 void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
   p.acked = true;
+  self->state.unfinished->finish(p.msg.id);
   push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
   answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
@@ -199,6 +200,7 @@ void replicate(self_ptr self, const message& m, const caf::actor& sender, std::u
   auto& st = self->state;
   auto frame = protocol::message_frame(m);
   if (st.peers.empty()) {
+    st.unfinished->finish(m.id);
     push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != sender; });
     answer(self, sender, seq, publish_result{m.id, m.ts, false, false});
     return;

@@ -132,6 +132,10 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
     auto cs = lookup(ctx.sys, registry_name::chat_server);
     if (!cs)
       return json_error(req, http::status::service_unavailable, "internal", "no chat server right now");
+    if (parse_query(req.target())["when"] == "next_publish") {
+      caf::anon_send(cs, crash_on_publish_atom::value, local_proof{});
+      return json_reply(req, http::status::ok, {{"crashes", "chat_server"}, {"when", "next_publish"}});
+    }
     caf::anon_send(cs, crash_atom::value, local_proof{});
     return json_reply(req, http::status::ok, {{"crashed", "chat_server"}});
   }

@@ -1,6 +1,8 @@
 // Fault isolation inside one node, through the test-only hooks of
 // --debug-endpoints:
 //   POST /debug/crash/chat_server         the chat server actor dies (and is restarted)
+//   POST /debug/crash/chat_server?when=next_publish
+//                                         ... right after it stores the next new message
 //   POST /debug/crash/session/SESSION_ID  one connection's actor dies
 // and the graceful shutdown on SIGTERM.
 
@@ -9,7 +11,8 @@ import { after, before } from 'node:test';
 
 import { connect, unique } from './lib/client.mjs';
 import { getJson, metrics, post, roomHistory } from './lib/http.mjs';
-import { startNode, waitFor } from './lib/node.mjs';
+import { converge } from './lib/checks.mjs';
+import { cluster, startNode, waitFor } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
 let node;
@@ -76,6 +79,45 @@ test('after the chat server crashes, connections, history and new clients keep w
   const m4 = await a.say(room, 'to the newcomer');
   await c.next({ type: 'message', id: m4.id });
   await b.next({ type: 'message', id: m4.id });
+});
+
+test('a chat server that dies between storing a message and sending it on: the retry finishes it, every member gets it once', async () => {
+  // The sender's retry finds the stored copy (same client_id). Acking it is
+  // not enough: the dead chat server had not replicated it, nor delivered it
+  // to the node's other members, who keep their connections and would
+  // never see it live.
+  const [n1, n2] = await cluster(2, { prefix: 'supc', flags: { 'debug-endpoints': true } });
+  const room = unique('supc');
+  const a = await connect(n1, { user: unique('a'), rooms: [room] });
+  const b = await connect(n1, { user: unique('b'), rooms: [room] });
+  const c = await connect(n2, { user: unique('c'), rooms: [room] });
+  for (const x of [a, b, c]) await x.awaitJoined([room]);
+  await converge([a, b, c], room, [a, b, c].map((x) => x.welcome.user));
+  const before = await restarts(n1);
+
+  const res = await post(n1.url('/debug/crash/chat_server?when=next_publish'));
+  assert.equal(res.status, 200);
+  await a.send({ type: 'message', room, text: 'stored, then the crash', client_id: 'supc-a-1' });
+  const err = await a.next((f) => f.type === 'error' && f.ref === 'supc-a-1', 10_000);
+  assert.equal(err.code, 'internal');
+  await waitFor(async () => (await restarts(n1)) > before, 10_000, { what: 'chat_restarts_total to grow' });
+
+  const m = await publishWithRetry(a, room, 'stored, then the crash', 'supc-a-1');
+  for (const x of [b, c]) {
+    const got = await x.next({ type: 'message', id: m.id }, 10_000);
+    assert.equal(got.text, 'stored, then the crash');
+  }
+  for (const x of [b, c]) await x.expectNothing({ type: 'message', id: m.id });
+  for (const x of [b, c]) assert.equal(x.seen({ type: 'message', id: m.id }).length, 1, `${x.label}: delivered once`);
+  assert.equal(a.seen({ type: 'message', id: m.id }).length, 0, 'never back to the sender');
+  for (const n of [n1, n2]) {
+    const ids = (await roomHistory(n, room)).map((x) => x.id);
+    assert.deepEqual(ids, [m.id], `${n.name} has it once`);
+  }
+  // Acked once more on a later retry, and not delivered again.
+  const again = await publishWithRetry(a, room, 'stored, then the crash', 'supc-a-1');
+  assert.equal(again.id, m.id);
+  await b.expectNothing({ type: 'message', id: m.id });
 });
 
 test('a crashed session actor closes only its own connection, with 1011', async () => {
