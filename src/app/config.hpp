@@ -23,6 +23,10 @@ struct config {
   std::int64_t peer_timeout_ms = 4000;
   std::size_t peer_backlog_bytes = std::size_t{64} << 20;
   std::size_t history = 50;
+  /// The on-disk history store; empty: history in memory only.
+  std::string data_dir;
+  std::size_t history_keep = 10000;
+  bool fsync = false;
   std::size_t max_frame_bytes = 65536;
   std::size_t max_text_chars = 4000;
   std::size_t max_rooms = 50;

@@ -16,6 +16,9 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<replicate_item>("replicate_item");
   cfg.add_message_type<std::vector<replicate_item>>("replicate_item_vec");
   cfg.add_message_type<std::vector<caf::node_id>>("node_id_vec");
+  cfg.add_message_type<room_marks>("room_marks");
+  cfg.add_message_type<pull_page>("pull_page");
+  cfg.add_message_type<scrollback>("scrollback");
 }
 
 } // namespace chat

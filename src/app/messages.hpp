@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "chat/history_store.hpp"
 #include "chat/message.hpp"
 #include "cluster/group_view.hpp"
 #include "cluster/member.hpp"
@@ -39,6 +40,9 @@ using publish_atom = caf::atom_constant<caf::atom("cs_pub")>;
 using typing_atom = caf::atom_constant<caf::atom("cs_typing")>;
 using read_atom = caf::atom_constant<caf::atom("cs_read")>;
 
+// connection -> history reader: scrollback
+using history_atom = caf::atom_constant<caf::atom("hr_before")>;
+
 // chat server <-> chat server
 using replicate_atom = caf::atom_constant<caf::atom("cs_repl")>;
 using replicate_batch_atom = caf::atom_constant<caf::atom("cs_repls")>;
@@ -50,6 +54,8 @@ using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
 using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
 using send_batches_atom = caf::atom_constant<caf::atom("cs_sendb")>;
 using expire_atom = caf::atom_constant<caf::atom("cs_expire")>;
+using sync_atom = caf::atom_constant<caf::atom("cs_sync")>;
+using synced_atom = caf::atom_constant<caf::atom("cs_synced")>;
 
 // process-group scope, local API
 using pg_join_atom = caf::atom_constant<caf::atom("pg_join")>;
@@ -93,6 +99,7 @@ constexpr caf::atom_value pg_scope = caf::atom("pg_scope");
 constexpr caf::atom_value chat_server = caf::atom("chatserver");
 constexpr caf::atom_value node_monitor = caf::atom("nodemon");
 constexpr caf::atom_value discovery = caf::atom("discovery");
+constexpr caf::atom_value history_reader = caf::atom("histreader");
 } // namespace registry_name
 
 /// The actor registered under `name` now, or an invalid handle.
@@ -137,11 +144,17 @@ struct publish_result {
   std::int64_t ts = 0;
   bool duplicate = false; ///< a retry: acked with the original id, not delivered again
   bool refused = false;   ///< new message but the sender had no rate budget left
+  bool failed = false;    ///< not stored (the disk): not acked, the client retries
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_result& x) {
-  return f(x.id, x.ts, x.duplicate, x.refused);
+  return f(x.id, x.ts, x.duplicate, x.refused, x.failed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scrollback& x) {
+  return f(x.found, x.messages, x.more);
 }
 
 void add_message_types(caf::actor_system_config& cfg);

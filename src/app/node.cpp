@@ -15,6 +15,8 @@
 #include "app/node_stats.hpp"
 #include "app/supervisor.hpp"
 #include "chat/chat_server.hpp"
+#include "chat/durable_store.hpp"
+#include "chat/history_reader.hpp"
 #include "cluster/cluster_tls.hpp"
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
@@ -121,6 +123,8 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
      }},
     {registry_name::discovery,
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},
+    {registry_name::history_reader,
+     [store](caf::local_actor* sup) { return sup->spawn<caf::detached>(history_reader, store); }},
   };
 }
 
@@ -147,6 +151,42 @@ void drain(net::server_context& ctx, asio::io_context& ioc, std::shared_ptr<net:
 
 } // namespace
 
+/// The history store --data-dir asks for, or memory; nullptr (logged) when
+/// the directory cannot serve.
+std::shared_ptr<history_store> open_store(const config& cfg) {
+  if (cfg.data_dir.empty()) {
+    spdlog::warn("history is kept in memory only (no --data-dir): a restart of every node loses it");
+    return make_memory_store(cfg.history, /*resume overlap*/ 5'000'000);
+  }
+  if (cfg.history_keep < cfg.history) {
+    spdlog::critical("--history-keep {} is below --history {}: the window sent after subscribing must be on disk",
+                     cfg.history_keep, cfg.history);
+    return nullptr;
+  }
+  durable_options opts;
+  opts.dir = cfg.data_dir;
+  opts.window = cfg.history;
+  opts.keep = cfg.history_keep;
+  opts.fsync = cfg.fsync;
+  store_open_error err{};
+  auto store = open_durable_store(opts, err);
+  if (!store) {
+    if (err.what == store_open_error::corrupt)
+      spdlog::critical("history store in {} is corrupt ({}). To recover: move the directory away "
+                       "(mv {} {}.corrupt) and start the node again; it starts empty and pulls the retained "
+                       "history from its peers. Keep the moved copy until the cluster is whole.",
+                       cfg.data_dir, err.detail, cfg.data_dir, cfg.data_dir);
+    else
+      spdlog::critical("cannot open the history store in {}: {}. The node needs a writable directory "
+                       "(--data-dir, CHAT_DATA_DIR)",
+                       cfg.data_dir, err.detail);
+    return nullptr;
+  }
+  spdlog::info("history store: {} (newest {} messages per room kept{})", cfg.data_dir, cfg.history_keep,
+               cfg.fsync ? ", acks wait for fsync" : "");
+  return store;
+}
+
 int run_node(const config& cfg) {
   if (cluster_tls(cfg)) {
     if (auto err = cluster::check_tls_files(cfg.cluster_tls_cert, cfg.cluster_tls_key, cfg.cluster_tls_ca)) {
@@ -160,12 +200,15 @@ int run_node(const config& cfg) {
                  "--cluster-tls-ca (docs/config.md)",
                  cfg.cluster_addr, cfg.cluster_port);
   }
+  auto store = open_store(cfg);
+  if (!store)
+    return 3;
+
   caf::actor_system_config cc;
   configure_caf(cc, cfg);
   caf::actor_system sys{cc};
 
   auto stats = std::make_shared<node_stats>();
-  auto store = make_memory_store(cfg.history, /*resume overlap*/ 5'000'000);
 
   auto portal = sys.spawn(cluster::portal, cfg.public_url);
   auto published = cluster_tls(cfg)

@@ -45,6 +45,7 @@ struct node_stats {
   std::atomic<bool> resolved{false};           ///< discovery finished its first round
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
+  std::atomic<bool> store_writable{true};      ///< false while the history store fails writes
 
   cluster_info cluster() const {
     std::lock_guard<std::mutex> guard{mtx_};

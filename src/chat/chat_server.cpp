@@ -136,19 +136,32 @@ void merge(self_ptr self, const std::vector<message>& msgs) {
       continue;
     }
     st.clock.observe(m.ts);
-    if (st.store->insert(m) == room_history::insert_result::added)
+    if (stored(self, st.store->insert(m)) == room_history::insert_result::added)
       push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [](const member&) { return true; });
   }
 }
 
-void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
-  self->request(cs, std::chrono::seconds(10), pull_atom::value)
+/// Pulls what a peer holds that we may not, a page at a time: a node that
+/// was down gets what it missed after its newest message of each room; an
+/// empty one gets every room's retained history.
+void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs, room_marks marks = {},
+               std::string from_room = {}, std::string after_id = {}, std::size_t total = 0) {
+  if (from_room.empty() && after_id.empty())
+    marks = self->state.store->marks();
+  auto shared_marks = std::make_shared<room_marks>(std::move(marks));
+  self->request(cs, std::chrono::seconds(10), pull_atom::value, *shared_marks, from_room, after_id)
     .then(
-      [=](const std::vector<message>& msgs) {
-        merge(self, msgs);
-        self->state.pulled.insert(node);
-        self->state.awaiting_pull.erase(node);
-        spdlog::info("chat: pulled {} message(s) from node {}", msgs.size(), to_string(node));
+      [=](const pull_page& page) {
+        auto& st = self->state;
+        merge(self, page.messages);
+        auto n = total + page.messages.size();
+        if (!page.done && !page.messages.empty() && st.peers.count(node) && st.peers.at(node) == cs) {
+          pull_from(self, node, cs, std::move(*shared_marks), page.next_room, page.next_id, n);
+          return;
+        }
+        st.pulled.insert(node);
+        st.awaiting_pull.erase(node);
+        spdlog::info("chat: pulled {} message(s) from node {}", n, to_string(node));
         check_ready(self);
       },
       [=](const caf::error& err) {
@@ -312,7 +325,10 @@ void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor&
   }
   draft.ts = st.clock.now();
   draft.id = st.ids->next(draft.ts);
-  st.store->insert(draft);
+  if (stored(self, st.store->insert(draft)) == room_history::insert_result::failed) {
+    answer(self, conn, seq, publish_result{{}, 0, false, false, true});
+    return;
+  }
   st.unfinished->add(draft.id);
   ++st.stats->published;
 #ifdef CHAT_FAULT_HOOKS
@@ -326,10 +342,13 @@ void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor&
 /// originator chose. A connection that joined here so recently that the
 /// originator cannot have known it yet is added, so that a subscriber never
 /// misses a message between its history and its first live one.
-message on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
+std::optional<message> on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
   auto& st = self->state;
   st.clock.observe(m.ts);
-  if (st.store->insert(m) != room_history::insert_result::added) {
+  auto r = stored(self, st.store->insert(m));
+  if (r == room_history::insert_result::failed)
+    return std::nullopt;
+  if (r != room_history::insert_result::added) {
     auto kept = st.store->find_retry(m.room, m.user, m.client_id);
     return kept ? *kept : m;
   }
@@ -410,7 +429,9 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         return caf::sec::request_receiver_down;
       }
       ++self->state.stats->node_msgs_in;
-      return on_replicate(self, m, recipients);
+      if (auto kept = on_replicate(self, m, recipients))
+        return *kept;
+      return caf::sec::runtime_error;
     },
     [=](replicate_batch_atom, std::uint64_t seq, const std::vector<replicate_item>& items) {
       auto& st = self->state;
@@ -426,13 +447,44 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       if (valid) {
         ++st.stats->node_msgs_in;
         kept.reserve(items.size());
-        for (const auto& it : items)
-          kept.push_back(on_replicate(self, it.msg, it.recipients));
+        for (const auto& it : items) {
+          auto one = on_replicate(self, it.msg, it.recipients);
+          if (!one) { // not stored here: confirm none of them
+            kept.clear();
+            break;
+          }
+          kept.push_back(std::move(*one));
+        }
       } else {
         refuse(self, "replicate batch");
       }
       // An empty answer refuses the batch at once, so no one waits for it.
-      self->send(answer_to, replicated_atom::value, seq, std::move(kept));
+      // A confirmation means stored here: with --fsync, synced too.
+      after_sync(self, [self, answer_to, seq, kept = std::move(kept)](bool ok) mutable {
+        self->send(answer_to, replicated_atom::value, seq, ok ? std::move(kept) : std::vector<message>{});
+      });
+    },
+    [=](sync_atom) {
+      auto& st = self->state;
+      if (self->current_sender().get() != self->ctrl())
+        return;
+      st.sync_scheduled = false;
+      auto n = st.next_sync++;
+      st.syncing[n] = std::move(st.sync_waiting);
+      st.sync_waiting.clear();
+      st.store->sync([me = caf::actor{self}, n](bool ok) { caf::anon_send(me, synced_atom::value, n, ok, local_proof{}); });
+    },
+    [=](synced_atom, std::uint64_t n, bool ok, local_proof) {
+      auto& st = self->state;
+      auto it = st.syncing.find(n);
+      if (it == st.syncing.end())
+        return;
+      auto waiting = std::move(it->second);
+      st.syncing.erase(it);
+      if (!ok)
+        st.stats->store_writable = false;
+      for (auto& fn : waiting)
+        fn(ok);
     },
     [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) {
       on_batch_answer(self, seq, kept);
@@ -461,12 +513,13 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end();
       });
     },
-    [=](pull_atom) -> caf::result<std::vector<message>> {
+    [=](pull_atom, const room_marks& theirs, const std::string& from_room,
+        const std::string& after_id) -> caf::result<pull_page> {
       if (!from_peer(self)) {
         refuse(self, "pull");
         return caf::sec::request_receiver_down;
       }
-      return self->state.store->all();
+      return self->state.store->pull(theirs, from_room, after_id, self->state.cfg.pull_page);
     },
     [=](pg_changes_atom, const cluster::changes& cs) {
       if (!from_this_node(self))
@@ -510,6 +563,9 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         bind_scope(self);
     },
     [=](sweep_atom) {
+      auto& st = self->state;
+      st.store->recover();
+      st.stats->store_writable = st.store->writable();
       sweep_rooms(self);
       // A sender that has not retried in this long is gone (clients retry
       // within seconds); its message was pulled by the peers meanwhile.

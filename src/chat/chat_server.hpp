@@ -40,6 +40,8 @@ struct chat_server_config {
   /// forgotten here, least recently used first, every sweep_interval.
   std::size_t max_rooms = 10000;
   std::chrono::milliseconds sweep_interval{5000};
+  /// Most messages in one answer to a peer's pull.
+  std::size_t pull_page = 2000;
   /// Most messages in one replicate batch, sent or accepted.
   std::size_t max_batch = 1024;
   /// How often unanswered batches are looked at (the replicate timeout's
@@ -62,6 +64,13 @@ struct pending_publish {
   std::uint64_t seq = 0; ///< the sender's number for it, in the answer
   std::size_t unanswered = 0;
   bool acked = false;
+  /// Acked once both hold: a peer confirmed (or none can), and the local
+  /// copy is synced (always, without --fsync).
+  bool confirmed = false;
+  bool synced = true;
+  /// What to ack and deliver once both hold: msg, or the copy a peer kept.
+  message final_msg;
+  std::string final_frame;
 };
 
 /// What one peer's chat server gets in its next batch, and who waits for
@@ -115,6 +124,13 @@ struct chat_server_state {
   /// before its join reached us; its node is known by then, because our
   /// scope registers a peer before telling it our members.
   std::set<caf::node_id> peer_nodes;
+
+  /// --fsync: what waits for the store's next fsync, requested once per
+  /// mailbox drain, and what waits for the fsync running, by its number.
+  std::vector<std::function<void(bool)>> sync_waiting;
+  bool sync_scheduled = false;
+  std::uint64_t next_sync = 1;
+  std::map<std::uint64_t, std::vector<std::function<void(bool)>>> syncing;
 
   /// Readiness: nodes reached by discovery's first round whose history is not pulled yet.
   std::set<caf::node_id> awaiting_pull;

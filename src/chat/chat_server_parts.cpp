@@ -35,7 +35,26 @@ bool valid_from_peer(self_ptr self, const message& m) {
   auto horizon = wall_micros() + cfg.max_clock_skew.count();
   return protocol::valid_room(m.room) && protocol::valid_user(m.user) && !m.id.empty()
          && m.id.size() <= protocol::max_id_bytes && !m.text.empty() && m.text.size() <= cfg.max_text_bytes
-         && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon;
+         && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon && id_carries_ts(m);
+}
+
+room_history::insert_result stored(self_ptr self, room_history::insert_result r) {
+  self->state.stats->store_writable = r != room_history::insert_result::failed;
+  return r;
+}
+
+void after_sync(self_ptr self, std::function<void(bool)> fn) {
+  auto& st = self->state;
+  if (!st.store->syncs()) {
+    fn(true);
+    return;
+  }
+  st.sync_waiting.push_back(std::move(fn));
+  // Queued behind the mailbox: all this drain wrote shares one fsync.
+  if (!st.sync_scheduled) {
+    st.sync_scheduled = true;
+    self->send(self, sync_atom::value);
+  }
 }
 
 caf::message deliver_msg(const message& m, const std::string& frame) {

@@ -34,6 +34,14 @@ void refuse(self_ptr self, const char* what);
 /// What a peer replicates must be a message this protocol could have made.
 bool valid_from_peer(self_ptr self, const message& m);
 
+/// Passes a store insert's result on, noting in the node's stats whether the
+/// store takes writes (/readyz, /metrics).
+room_history::insert_result stored(self_ptr self, room_history::insert_result r);
+
+/// Runs `fn` once what the store wrote so far survives a power cut (with
+/// --fsync; at once otherwise), with whether it does.
+void after_sync(self_ptr self, std::function<void(bool)> fn);
+
 caf::message deliver_msg(const message& m, const std::string& frame);
 caf::message push_msg(const std::string& room, const std::string& frame);
 

@@ -140,6 +140,13 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
     send_error(self, error_code::rate_limited, "over the publish rate limit; message dropped", publish_ref(p));
     return;
   }
+  if (r.failed) {
+    if (p.may_publish)
+      st.bucket->refund();
+    send_error(self, error_code::internal, "message not stored on this node, retry with the same client_id",
+               publish_ref(p));
+    return;
+  }
   if (r.duplicate && p.may_publish)
     st.bucket->refund();
   if (auto s = st.seen.find(p.room); s != st.seen.end())
@@ -166,6 +173,27 @@ void server_down(self_ptr self, const caf::down_msg& dm) {
   }
   if (dm.source == st.watched)
     st.watched = caf::actor_addr{};
+}
+
+/// Scrollback: read by the history reader, off the actors that carry live
+/// traffic.
+void scroll_back(self_ptr self, const history_req& req) {
+  auto reader = lookup(self->system(), registry_name::history_reader);
+  if (!reader) {
+    send_error(self, error_code::internal, "history is not available right now, try again", "history");
+    return;
+  }
+  self->request(reader, request_timeout, history_atom::value, req.room, req.before, req.limit)
+    .then(
+      [=](const scrollback& page) {
+        if (!page.found)
+          send_error(self, error_code::not_found,
+                     "no message '" + req.before + "' in the history of room '" + req.room + "' on this node",
+                     "history");
+        else
+          send_text(self, scrollback_frame(req.room, req.before, page.messages, page.more));
+      },
+      [=](const caf::error&) { send_error(self, error_code::internal, "history read failed, try again", "history"); });
 }
 
 void handle_frame(self_ptr self, const std::string& text) {
@@ -209,6 +237,9 @@ void handle_frame(self_ptr self, const std::string& text) {
     if (require_room(r->room) && within_budget(budget_kind::read))
       if (auto cs = chat_server(self))
         self->send(cs, read_atom::value, r->room, st.cfg.user, r->id, caf::actor{self});
+  } else if (auto* r = std::get_if<history_req>(&req)) {
+    if (require_room(r->room) && within_budget(budget_kind::history))
+      scroll_back(self, *r);
   } else if (auto* r = std::get_if<ping_req>(&req)) {
     if (within_budget(budget_kind::ping))
       send_text(self, pong_frame(r->t));

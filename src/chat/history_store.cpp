@@ -8,6 +8,12 @@ namespace chat {
 
 namespace {
 
+/// Ids order a room's messages as history does: they start with the
+/// message's ts in fixed-width hex (see id_generator).
+bool history_after_id(const message& m, const std::string& id) {
+  return m.id > id;
+}
+
 class memory_store final : public history_store {
 public:
   memory_store(std::size_t per_room, std::int64_t overlap) : per_room_(per_room), overlap_(overlap) {}
@@ -48,12 +54,47 @@ public:
     return std::nullopt;
   }
 
-  std::vector<message> all() const override {
+  scrollback before(const std::string& room, const std::string& id, std::size_t limit) const override {
     std::lock_guard<std::mutex> guard{mtx_};
-    std::vector<message> out;
-    for (const auto& [room, h] : rooms_) {
-      auto w = h.window();
-      out.insert(out.end(), w.begin(), w.end());
+    auto it = rooms_.find(room);
+    if (it == rooms_.end())
+      return {};
+    touch(room);
+    auto page = it->second.before(id, limit);
+    if (!page)
+      return {};
+    return {true, std::move(page->messages), page->more};
+  }
+
+  room_marks marks() const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    room_marks out;
+    for (const auto& [room, h] : rooms_)
+      out.emplace(room, h.max_ts());
+    return out;
+  }
+
+  // Only windows are held here: a peer gets all of each, whatever it has.
+  pull_page pull(const room_marks&, const std::string& from_room, const std::string& after_id,
+                 std::size_t max) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::map<std::string, const room_history*> sorted;
+    for (const auto& [room, h] : rooms_)
+      if (room >= from_room)
+        sorted.emplace(room, &h);
+    pull_page out;
+    for (const auto& [room, h] : sorted) {
+      for (const auto& m : h->window()) {
+        if (room == from_room && !after_id.empty() && !history_after_id(m, after_id))
+          continue;
+        if (out.messages.size() == max) {
+          out.done = false;
+          out.next_room = room;
+          out.next_id = out.messages.back().room == room ? out.messages.back().id : std::string{};
+          return out;
+        }
+        out.messages.push_back(m);
+      }
     }
     return out;
   }

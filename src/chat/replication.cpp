@@ -19,6 +19,31 @@ void complete(self_ptr self, pending_publish& p, const message& m, const std::st
   answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
 
+/// A peer confirmed (or none can): ack `m` once the local copy is synced.
+void confirmed(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
+  if (p.acked || p.confirmed)
+    return;
+  p.confirmed = true;
+  p.final_msg = m;
+  p.final_frame = frame;
+  if (p.synced)
+    complete(self, p, p.final_msg, p.final_frame);
+}
+
+/// The local fsync of a publish (--fsync) is done.
+void synced(self_ptr self, pending_publish& p, bool ok) {
+  if (p.acked)
+    return;
+  if (!ok) { // not durable here: the sender retries (same client_id)
+    p.acked = true;
+    answer(self, p.sender, p.seq, publish_result{{}, 0, false, false, true});
+    return;
+  }
+  p.synced = true;
+  if (p.confirmed)
+    complete(self, p, p.final_msg, p.final_frame);
+}
+
 /// A peer answered a replicate with the copy it keeps for the message's
 /// retry key. A different copy means the client's retry raced a node that
 /// died after replicating the first attempt: that earlier copy wins on
@@ -31,30 +56,29 @@ void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, con
     refuse(self, "replicate answer");
   } else if (kept.id != p->msg.id) {
     st.clock.observe(kept.ts);
-    bool added = st.store->insert(kept) == room_history::insert_result::added;
+    bool added = stored(self, st.store->insert(kept)) == room_history::insert_result::added;
     auto frame = protocol::message_frame(kept);
     if (added) // peers that took our copy replace it too
       for (const auto& [_, cs] : st.peers)
         self->send(cs, replicate_atom::value, kept, std::vector<caf::actor>{});
     auto here = st.store->find_retry(kept.room, kept.user, kept.client_id);
     if (here && here->id == kept.id) {
-      if (!p->acked)
-        complete(self, *p, kept, frame);
+      if (!p->acked && !p->confirmed)
+        confirmed(self, *p, kept, frame);
       else if (added)
         push_local(self, kept.room, deliver_msg(kept, frame), [](const member&) { return true; });
       return;
     }
   }
-  if (!p->acked)
-    complete(self, *p, p->msg, p->frame);
+  confirmed(self, *p, p->msg, p->frame);
 }
 
 /// A peer did not confirm (gone, silent, or refused the batch).
 void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
   // Every peer gone or silent: the message is only here, and the node keeps
   // serving (a partition must not stop chat).
-  if (--p->unanswered == 0 && !p->acked)
-    complete(self, *p, p->msg, p->frame);
+  if (--p->unanswered == 0)
+    confirmed(self, *p, p->msg, p->frame);
 }
 
 /// About the bytes `item` takes on the wire: what a peer that does not read
@@ -198,19 +222,19 @@ void expire_batches(self_ptr self) {
 /// born). The ack waits for the first peer to confirm.
 void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq) {
   auto& st = self->state;
-  auto frame = protocol::message_frame(m);
-  if (st.peers.empty()) {
-    st.unfinished->finish(m.id);
-    push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != sender; });
-    answer(self, sender, seq, publish_result{m.id, m.ts, false, false});
-    return;
-  }
   auto p = std::make_shared<pending_publish>();
   p->seq = seq;
   p->msg = m;
-  p->frame = frame;
+  p->frame = protocol::message_frame(m);
   p->sender = sender;
   p->unanswered = st.peers.size();
+  p->synced = !st.store->syncs();
+  if (!p->synced)
+    after_sync(self, [self, p](bool ok) { synced(self, *p, ok); });
+  if (st.peers.empty()) {
+    confirmed(self, *p, p->msg, p->frame);
+    return;
+  }
   auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
   for (const auto& [node, cs] : st.peers) {
     auto it = remote.find(node);

@@ -11,7 +11,7 @@ token_bucket bucket(std::size_t i, token_bucket::clock::time_point now) {
 } // namespace
 
 request_budget::request_budget(token_bucket::clock::time_point now)
-  : buckets_{bucket(0, now), bucket(1, now), bucket(2, now), bucket(3, now), bucket(4, now)} {}
+  : buckets_{bucket(0, now), bucket(1, now), bucket(2, now), bucket(3, now), bucket(4, now), bucket(5, now)} {}
 
 bool request_budget::take(budget_kind k, token_bucket::clock::time_point now, double n) {
   return buckets_[static_cast<std::size_t>(k)].try_take(now, n);

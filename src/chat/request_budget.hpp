@@ -13,7 +13,7 @@
 
 namespace chat {
 
-enum class budget_kind { subscribe, unsubscribe, typing, read, ping };
+enum class budget_kind { subscribe, unsubscribe, typing, read, history, ping };
 
 struct budget_rate {
   double per_s;
@@ -21,11 +21,12 @@ struct budget_rate {
 };
 
 /// The rates, in budget_kind order (documented in docs/protocol.md).
-constexpr std::array<budget_rate, 5> budget_rates = {{
+constexpr std::array<budget_rate, 6> budget_rates = {{
   {10, 60},  // subscribe, per room
   {10, 60},  // unsubscribe, per room
   {5, 10},   // typing
   {20, 40},  // read
+  {5, 20},   // history (scrollback): reads up to 100 messages from disk
   {50, 200}, // ping: answered to the sender only, so generous
 }};
 

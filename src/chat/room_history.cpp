@@ -61,6 +61,28 @@ room_history::resume room_history::since(const std::string& id, std::int64_t ove
   return out;
 }
 
+std::optional<room_history::page> room_history::before(const std::string& id, std::size_t limit) const {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.msg.id == id; });
+  if (it == entries_.end())
+    return std::nullopt;
+  auto n = std::min<std::size_t>(limit, static_cast<std::size_t>(it - entries_.begin()));
+  page out;
+  for (auto from = it - static_cast<std::ptrdiff_t>(n); from != it; ++from)
+    out.messages.push_back(from->msg);
+  out.more = it - entries_.begin() > static_cast<std::ptrdiff_t>(n);
+  return out;
+}
+
+bool room_history::contains(const std::string& id) const {
+  return std::any_of(entries_.begin(), entries_.end(), [&](const entry& e) { return e.msg.id == id; });
+}
+
+void room_history::erase(const std::string& id) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.msg.id == id; });
+  if (it != entries_.end())
+    entries_.erase(it);
+}
+
 const message* room_history::find_retry(const std::string& user, const std::string& client_id) const {
   if (client_id.empty())
     return nullptr;

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@ namespace chat {
 /// order they arrived in, which is what makes histories merge identically.
 class room_history {
 public:
-  enum class insert_result { added, duplicate, too_old };
+  enum class insert_result { added, duplicate, too_old, failed };
 
   struct resume {
     std::vector<message> messages;
@@ -34,8 +35,22 @@ public:
   /// ids they already have.
   resume since(const std::string& id, std::int64_t overlap_us) const;
 
+  /// Up to `limit` messages strictly before `id`, oldest first; `more` when
+  /// older ones are held. nullopt when `id` is not held.
+  struct page {
+    std::vector<message> messages;
+    bool more = false;
+  };
+  std::optional<page> before(const std::string& id, std::size_t limit) const;
+
+  /// Drops the message with this id, if held (a later copy of a retry that
+  /// an earlier copy replaces).
+  void erase(const std::string& id);
+
   /// The earlier message with this retry key, if still in the window.
   const message* find_retry(const std::string& user, const std::string& client_id) const;
+
+  bool contains(const std::string& id) const;
 
   std::size_t size() const { return entries_.size(); }
   std::int64_t max_ts() const { return entries_.empty() ? 0 : entries_.back().msg.ts; }

@@ -59,7 +59,7 @@ bool reachable(const endpoint& ep, std::chrono::milliseconds timeout) {
 
 void first_round_step(self_ptr self, int& outstanding) {
   auto& st = self->state;
-  if (!st.first_round || outstanding > 0)
+  if (!st.first_round || st.first_round_deferred || outstanding > 0)
     return;
   st.first_round = false;
   st.stats->resolved = true;
@@ -143,6 +143,7 @@ void round(self_ptr self) {
   }
   auto outstanding = std::make_shared<int>(0);
   auto self_key = endpoint{st.cfg.self_addr, st.cfg.self_port}.key();
+  st.first_round_deferred = false;
   for (const auto& ep : targets) {
     auto key = ep.key();
     bool is_self = (ep.host == st.cfg.self_addr && ep.port == st.cfg.self_port) || st.self_keys.count(key);
@@ -154,8 +155,10 @@ void round(self_ptr self) {
     // higher address gives the lower one a few rounds to dial first; its own
     // later dial then finds the connection made (or reaches a node that does
     // not know us, e.g. one started with --peers pointing at us).
-    if (!st.cfg.self_addr.empty() && key < self_key && st.deferred[key]++ < 3)
+    if (!st.cfg.self_addr.empty() && key < self_key && st.deferred[key]++ < 3) {
+      st.first_round_deferred = st.first_round_deferred || st.first_round;
       continue;
+    }
     if (reachable(ep, st.cfg.connect_timeout))
       connect_to(self, ep, outstanding);
   }

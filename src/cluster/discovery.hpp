@@ -52,6 +52,10 @@ struct discovery_state {
   /// Rounds an endpoint below our own was left for it to dial us (see round()).
   std::map<std::string, int> deferred;
   bool first_round = true;
+  /// The first round left a peer to dial first (see round()): it is not
+  /// over until that peer is dialled, or the node would report ready
+  /// without having pulled that peer's history.
+  bool first_round_deferred = false;
   std::vector<caf::node_id> reached;
   static inline const char* name = "discovery";
 };

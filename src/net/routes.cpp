@@ -116,10 +116,37 @@ http_response room_history(server_context& ctx, const http_request& req, const s
     return std::move(*no);
   if (!protocol::valid_room(room))
     return json_error(req, http::status::bad_request, "bad_request", "invalid room name");
+  auto q = parse_query(req.target());
+  auto before = q.find("before");
+  auto limit_arg = q.find("limit");
+  if (before == q.end()) {
+    if (limit_arg != q.end())
+      return json_error(req, http::status::bad_request, "bad_request", "limit needs before=ID");
+    json arr = json::array();
+    for (const auto& m : ctx.store->window(room))
+      arr.push_back(protocol::message_json(m));
+    return json_reply(req, http::status::ok, arr);
+  }
+  // Scrollback, as the WebSocket `history` request answers it.
+  if (before->second.empty() || before->second.size() > protocol::max_id_bytes)
+    return json_error(req, http::status::bad_request, "bad_request", "before must be a message id");
+  std::size_t limit = 50;
+  if (limit_arg != q.end()) {
+    const auto& v = limit_arg->second;
+    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos
+        || std::stoul(v) < 1 || std::stoul(v) > protocol::max_history_limit)
+      return json_error(req, http::status::bad_request, "bad_request",
+                        "limit must be an integer from 1 to " + std::to_string(protocol::max_history_limit));
+    limit = std::stoul(v);
+  }
+  auto page = ctx.store->before(room, before->second, limit);
+  if (!page.found)
+    return json_error(req, http::status::not_found, "not_found", "no such message in this room's history here");
   json arr = json::array();
-  for (const auto& m : ctx.store->window(room))
+  for (const auto& m : page.messages)
     arr.push_back(protocol::message_json(m));
-  return json_reply(req, http::status::ok, arr);
+  return json_reply(req, http::status::ok,
+                    {{"room", room}, {"before", before->second}, {"messages", std::move(arr)}, {"more", page.more}});
 }
 
 #ifdef CHAT_FAULT_HOOKS
@@ -230,7 +257,9 @@ std::string metrics_text(server_context& ctx) {
   counter(out, "chat_rooms_evicted_total", "Idle rooms forgotten to stay under --max-node-rooms.", s.rooms_evicted);
   gauge(out, "chat_queued_bytes", "Outgoing bytes queued on all connections, not yet written.", s.queued_bytes);
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
-  gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining ? 1 : 0);
+  gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining && s.store_writable ? 1 : 0);
+  gauge(out, "chat_store_writable", "0 while the history store fails writes (publishes get error internal).",
+        s.store_writable ? 1 : 0);
   out += "# HELP chat_history_messages Messages kept in a room's history.\n# TYPE chat_history_messages gauge\n";
   if (!metrics_per_room(ctx)) {
     // One series without the room label: the total over all rooms.
@@ -267,9 +296,14 @@ http_response handle_request(server_context& ctx, const http_request& req) {
   if (path == "/healthz") // answered by http_session after a round trip through the chat server
     return health_response(ctx, req, "not probed");
   if (path == "/readyz") {
-    bool ready = ctx.stats->ready && !ctx.stats->draining;
+    // A node whose store fails writes can ack nothing: send no one there.
+    bool writable = ctx.stats->store_writable;
+    bool ready = ctx.stats->ready && !ctx.stats->draining && writable;
     return json_reply(req, ready ? http::status::ok : http::status::service_unavailable,
-                      {{"ready", ready}, {"draining", ctx.stats->draining.load()}, {"node", ctx.cfg.node_name}});
+                      {{"ready", ready},
+                       {"draining", ctx.stats->draining.load()},
+                       {"store_writable", writable},
+                       {"node", ctx.cfg.node_name}});
   }
   if (path == "/metrics")
     return reply(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text(ctx));

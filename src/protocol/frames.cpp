@@ -21,6 +21,7 @@ std::string welcome_frame(const std::string& node, const std::string& session,
                {"session", session},
                {"user", user},
                {"protocol", 1},
+               {"features", json::array({"scrollback"})},
                {"limits",
                 {{"max_frame_bytes", l.max_frame_bytes},
                  {"max_text_chars", l.max_text_chars},
@@ -39,6 +40,14 @@ std::string history_frame(const std::string& room, const std::vector<message>& m
   for (const auto& m : messages)
     arr.push_back(message_json(m));
   return dump({{"type", "history"}, {"room", room}, {"messages", std::move(arr)}, {"gap", gap}});
+}
+
+std::string scrollback_frame(const std::string& room, const std::string& before, const std::vector<message>& messages,
+                             bool more) {
+  json arr = json::array();
+  for (const auto& m : messages)
+    arr.push_back(message_json(m));
+  return dump({{"type", "history"}, {"room", room}, {"before", before}, {"messages", std::move(arr)}, {"more", more}});
 }
 
 std::string unsubscribed_frame(const std::string& room) {

@@ -32,6 +32,9 @@ std::string welcome_frame(const std::string& node, const std::string& session,
                           const std::string& user, const limits_info& limits);
 std::string subscribed_frame(const std::string& room, const std::vector<std::string>& members);
 std::string history_frame(const std::string& room, const std::vector<message>& messages, bool gap);
+/// The answer to a scrollback request (protocol 1.1).
+std::string scrollback_frame(const std::string& room, const std::string& before, const std::vector<message>& messages,
+                             bool more);
 std::string unsubscribed_frame(const std::string& room);
 std::string message_frame(const message& m);
 std::string ack_frame(const nlohmann::json& client_id, const std::string& id, std::int64_t ts,

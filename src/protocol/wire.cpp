@@ -19,6 +19,8 @@ const char* to_string(error_code c) {
     case error_code::rate_limited: return "rate_limited";
     case error_code::too_many_rooms: return "too_many_rooms";
     case error_code::unauthorized: return "unauthorized";
+    case error_code::forbidden: return "forbidden";
+    case error_code::not_found: return "not_found";
     case error_code::internal: return "internal";
   }
   return "internal";
@@ -233,6 +235,23 @@ read_req parse_read(const json& obj) {
   return req;
 }
 
+history_req parse_history(const json& obj) {
+  history_req req;
+  req.room = room_field(obj);
+  req.before = string_field(obj, "before");
+  if (!valid_id(req.before))
+    throw refusal{error_code::bad_request,
+                  "field 'before' must be a message id of 1 to " + std::to_string(max_id_bytes) + " bytes"};
+  if (auto it = obj.find("limit"); it != obj.end() && !it->is_null()) {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1
+        || it->get<std::int64_t>() > static_cast<std::int64_t>(max_history_limit))
+      throw refusal{error_code::bad_request,
+                    "field 'limit' must be an integer from 1 to " + std::to_string(max_history_limit)};
+    req.limit = it->get<std::size_t>();
+  }
+  return req;
+}
+
 } // namespace
 
 std::variant<request, wire_error> parse_request(std::string_view frame, const parse_limits& limits) {
@@ -281,6 +300,8 @@ std::variant<request, wire_error> parse_request(std::string_view frame, const pa
       return request{parse_typing(obj)};
     if (type == "read")
       return request{parse_read(obj)};
+    if (type == "history")
+      return request{parse_history(obj)};
     if (type == "ping") {
       auto it = obj.find("t");
       return request{ping_req{it == obj.end() ? json(nullptr) : *it}};
@@ -302,6 +323,7 @@ json ref_of(const request& r) {
     }
     json operator()(const typing_req&) const { return "typing"; }
     json operator()(const read_req&) const { return "read"; }
+    json operator()(const history_req&) const { return "history"; }
     json operator()(const ping_req&) const { return "ping"; }
   };
   return std::visit(visitor{}, r);

@@ -26,6 +26,8 @@ enum class error_code {
   rate_limited,
   too_many_rooms,
   unauthorized,
+  forbidden,
+  not_found,
   internal,
 };
 
@@ -56,11 +58,22 @@ struct read_req {
   std::string id;
 };
 
+/// Scrollback (protocol 1.1): older messages of a subscribed room.
+struct history_req {
+  std::string room;
+  std::string before;
+  std::size_t limit = 50;
+};
+
+/// Most messages one scrollback request may ask for.
+constexpr std::size_t max_history_limit = 100;
+
 struct ping_req {
   nlohmann::json t;
 };
 
-using request = std::variant<subscribe_req, unsubscribe_req, message_req, typing_req, read_req, ping_req>;
+using request =
+  std::variant<subscribe_req, unsubscribe_req, message_req, typing_req, read_req, history_req, ping_req>;
 
 /// A refused frame: the error to send back.
 struct wire_error {

@@ -253,7 +253,7 @@ TEST_CASE("memory history_store") {
     CHECK(r.gap);
     CHECK(r.messages.empty());
     CHECK_FALSE(store->find_retry("nowhere", "ann", "c1").has_value());
-    CHECK(store->all().empty());
+    CHECK(store->pull({}, "", "", 100).messages.empty());
     CHECK(store->sizes().empty());
     CHECK(store->max_ts() == 0);
   }
@@ -278,8 +278,21 @@ TEST_CASE("memory history_store") {
       CHECK(store->window("a").size() == 3);
       CHECK(store->window("b").size() == 1);
     }
-    SUBCASE("all() holds every room's window") {
-      CHECK(sorted(ids(store->all())) == strings{"a1", "a2", "b1"});
+    SUBCASE("a pull gets every room's window, a page at a time") {
+      CHECK(sorted(ids(store->pull({}, "", "", 100).messages)) == strings{"a1", "a2", "b1"});
+      auto first = store->pull({}, "", "", 1);
+      CHECK_FALSE(first.done);
+      CHECK(ids(first.messages) == strings{"a1"});
+      auto second = store->pull({}, first.next_room, first.next_id, 5);
+      CHECK(second.done);
+      CHECK(ids(second.messages) == strings{"a2", "b1"});
+    }
+    SUBCASE("scrollback within what is held") {
+      auto page = store->before("a", "a2", 10);
+      CHECK(page.found);
+      CHECK(ids(page.messages) == strings{"a1"});
+      CHECK_FALSE(page.more);
+      CHECK_FALSE(store->before("a", "nope", 10).found);
     }
     SUBCASE("sizes() per room") {
       CHECK(store->sizes() == std::map<std::string, std::size_t>{{"a", 2}, {"b", 1}});

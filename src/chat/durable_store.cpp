@@ -1,0 +1,489 @@
+#include "chat/durable_store.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include "chat/store_keys.hpp"
+
+namespace chat {
+
+namespace {
+
+namespace keys = store_keys;
+
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+/// A message read back from its key and value; nullopt for anything else.
+std::optional<message> read_message(const rocksdb::Slice& k, const rocksdb::Slice& v) {
+  auto parsed = keys::parse_message_key(view(k));
+  if (!parsed)
+    return std::nullopt;
+  message m;
+  m.room = std::string(parsed->room);
+  m.id = std::string(parsed->id);
+  if (!keys::decode_value(view(v), m))
+    return std::nullopt;
+  return m;
+}
+
+/// Fsyncs the write-ahead log for whoever asked since the last one: while
+/// one fsync runs, every request that arrives waits for the next, so one
+/// fsync covers a whole group of writes.
+class wal_syncer {
+public:
+  explicit wal_syncer(rocksdb::DB* db) : db_(db), thread_([this] { run(); }) {}
+
+  ~wal_syncer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  void request(std::function<void(bool)> done) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(done));
+    }
+    cv_.notify_one();
+  }
+
+private:
+  void run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;
+      auto group = std::move(queue_);
+      queue_.clear();
+      lock.unlock();
+      auto st = db_->SyncWAL();
+      if (!st.ok())
+        spdlog::error("store: fsync of the write-ahead log failed: {}", st.ToString());
+      for (auto& done : group)
+        done(st.ok());
+      lock.lock();
+    }
+  }
+
+  rocksdb::DB* db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::function<void(bool)>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class durable_store final : public history_store {
+public:
+  durable_store(std::unique_ptr<rocksdb::DB> db, durable_options opts)
+    : opts_(std::move(opts)), db_(std::move(db)) {
+    write_opts_.sync = false; // the WAL write reaches the page cache: survives SIGKILL
+    max_ts_ = scan_max_ts();
+    if (opts_.fsync)
+      syncer_ = std::make_unique<wal_syncer>(db_.get());
+  }
+
+  ~durable_store() override {
+    syncer_.reset();
+    db_->FlushWAL(true);
+  }
+
+  room_history::insert_result insert(const message& m) override {
+    using result = room_history::insert_result;
+    std::lock_guard guard{mtx_};
+    auto& room = cached(m.room);
+    std::string key = keys::message_key(m.room, m.id);
+    std::string ignored;
+    if (room.history.contains(m.id) || get(key, ignored))
+      return result::duplicate;
+    rocksdb::WriteBatch batch;
+    std::string rkey;
+    if (!m.client_id.empty()) {
+      // Two copies of one retry: every node keeps the earlier (see room_history).
+      rkey = keys::retry_key(m.room, m.user, m.client_id);
+      std::string prev_id;
+      if (get(rkey, prev_id)) {
+        if (prev_id <= m.id)
+          return result::duplicate;
+        batch.Delete(keys::message_key(m.room, prev_id));
+        room.history.erase(prev_id);
+      }
+      batch.Put(rkey, m.id);
+    }
+    batch.Put(key, keys::encode_value(m));
+    if (!write(batch))
+      return result::failed;
+    room.history.insert(m); // may be older than the cached window: stored all the same
+    max_ts_ = std::max(max_ts_, m.ts);
+    if (++room.writes_since_trim >= std::max<std::size_t>(1, opts_.keep / 10)) {
+      room.writes_since_trim = 0;
+      trim(m.room);
+    }
+    return result::added;
+  }
+
+  std::vector<message> window(const std::string& room) const override {
+    std::lock_guard guard{mtx_};
+    auto* r = cached_if_stored(room);
+    return r ? r->history.window() : std::vector<message>{};
+  }
+
+  room_history::resume since(const std::string& room, const std::string& id) const override {
+    {
+      std::lock_guard guard{mtx_};
+      auto* r = cached_if_stored(room);
+      if (!r)
+        return {{}, true};
+      if (r->history.contains(id))
+        return r->history.since(id, opts_.resume_overlap_us);
+    }
+    // Older than the cached window: what follows it on disk, and what lies
+    // within the overlap before it (it may have reached the client's
+    // previous node later than here).
+    std::string value;
+    message mark;
+    if (!get(keys::message_key(room, id), value) || !keys::decode_value(value, mark))
+      return {window(room), true};
+    room_history::resume out;
+    auto it = iterator();
+    auto end = keys::room_end(room);
+    for (it->Seek(keys::ts_key(room, mark.ts - opts_.resume_overlap_us)); it->Valid() && it->key().compare(end) < 0;
+         it->Next()) {
+      auto m = read_message(it->key(), it->value());
+      if (m && m->id != id)
+        out.messages.push_back(std::move(*m));
+    }
+    return out;
+  }
+
+  std::optional<message> find_retry(const std::string& room, const std::string& user,
+                                    const std::string& client_id) const override {
+    if (client_id.empty())
+      return std::nullopt;
+    std::string id;
+    std::string value;
+    if (!get(keys::retry_key(room, user, client_id), id) || !get(keys::message_key(room, id), value))
+      return std::nullopt;
+    message m;
+    m.room = room;
+    m.id = id;
+    if (!keys::decode_value(value, m))
+      return std::nullopt;
+    return m;
+  }
+
+  scrollback before(const std::string& room, const std::string& id, std::size_t limit) const override {
+    scrollback out;
+    auto key = keys::message_key(room, id);
+    std::string ignored;
+    if (!get(key, ignored))
+      return out;
+    out.found = true;
+    auto prefix = keys::room_prefix(room);
+    auto it = iterator();
+    it->Seek(key);
+    for (it->Prev(); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+      if (out.messages.size() == limit) {
+        out.more = true;
+        break;
+      }
+      if (auto m = read_message(it->key(), it->value()))
+        out.messages.push_back(std::move(*m));
+    }
+    std::reverse(out.messages.begin(), out.messages.end());
+    return out;
+  }
+
+  room_marks marks() const override {
+    room_marks out;
+    auto it = iterator();
+    for (it->Seek("m"); it->Valid() && it->key().starts_with("m");) {
+      auto parsed = keys::parse_message_key(view(it->key()));
+      if (!parsed)
+        break;
+      auto room = std::string(parsed->room);
+      auto end = keys::room_end(room);
+      it->SeekForPrev(end);
+      if (auto m = read_message(it->key(), it->value()))
+        out.emplace(room, m->ts);
+      it->Seek(end);
+    }
+    return out;
+  }
+
+  pull_page pull(const room_marks& theirs, const std::string& from_room, const std::string& after_id,
+                 std::size_t max) const override {
+    pull_page out;
+    auto it = iterator();
+    bool first = true;
+    for (it->Seek(from_room.empty() ? std::string("m") : keys::room_prefix(from_room));
+         it->Valid() && it->key().starts_with("m");) {
+      auto parsed = keys::parse_message_key(view(it->key()));
+      if (!parsed)
+        break;
+      auto room = std::string(parsed->room);
+      auto prefix = keys::room_prefix(room);
+      auto end = keys::room_end(room);
+      auto start = first_to_send(*it, room, theirs);
+      if (first && room == from_room && !after_id.empty())
+        start = std::max(start, keys::message_key(room, after_id) + '\0');
+      first = false;
+      for (it->Seek(start); it->Valid() && it->key().compare(end) < 0; it->Next()) {
+        if (out.messages.size() == max) {
+          out.done = false;
+          out.next_room = room;
+          out.next_id = out.messages.back().room == room ? out.messages.back().id : std::string{};
+          return out;
+        }
+        if (auto m = read_message(it->key(), it->value()))
+          out.messages.push_back(std::move(*m));
+      }
+      it->Seek(end);
+    }
+    return out;
+  }
+
+  std::map<std::string, std::size_t> sizes() const override {
+    std::lock_guard guard{mtx_};
+    std::map<std::string, std::size_t> out;
+    for (const auto& [room, r] : cache_)
+      out.emplace(room, r.history.size());
+    return out;
+  }
+
+  std::int64_t max_ts() const override {
+    std::lock_guard guard{mtx_};
+    return max_ts_;
+  }
+
+  std::size_t room_count() const override {
+    std::lock_guard guard{mtx_};
+    return cache_.size();
+  }
+
+  std::vector<std::string> rooms_by_last_use() const override {
+    std::lock_guard guard{mtx_};
+    std::vector<std::pair<std::uint64_t, std::string>> by_use;
+    for (const auto& [room, r] : cache_)
+      by_use.emplace_back(r.last_use, room);
+    std::sort(by_use.begin(), by_use.end());
+    std::vector<std::string> out;
+    for (auto& [_, room] : by_use)
+      out.push_back(std::move(room));
+    return out;
+  }
+
+  void evict(const std::string& room) override {
+    std::lock_guard guard{mtx_};
+    cache_.erase(room);
+  }
+
+  bool writable() const override {
+    std::lock_guard guard{mtx_};
+    return writable_;
+  }
+
+  void recover() override {
+    std::lock_guard guard{mtx_};
+    if (writable_)
+      return;
+    auto st = db_->Resume();
+    if (!st.ok()) {
+      spdlog::debug("store: still not writable: {}", st.ToString());
+      return;
+    }
+    writable_ = true;
+    spdlog::warn("store: {} is writable again", opts_.dir);
+  }
+
+  bool syncs() const override { return syncer_ != nullptr; }
+
+  void sync(std::function<void(bool)> done) override {
+    if (syncer_)
+      syncer_->request(std::move(done));
+    else
+      done(true);
+  }
+
+private:
+  struct cached_room {
+    explicit cached_room(std::size_t window) : history(window) {}
+    room_history history;
+    std::uint64_t last_use = 0;
+    std::size_t writes_since_trim = 0;
+  };
+
+  std::unique_ptr<rocksdb::Iterator> iterator() const {
+    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions{}));
+  }
+
+  bool get(const std::string& key, std::string& value) const {
+    return db_->Get(rocksdb::ReadOptions{}, key, &value).ok();
+  }
+
+  bool write(rocksdb::WriteBatch& batch) {
+    auto st = db_->Write(write_opts_, &batch);
+    if (st.ok())
+      return true;
+    if (writable_)
+      spdlog::error("store: write to {} failed, publishes fail until it works again: {}", opts_.dir, st.ToString());
+    writable_ = false;
+    return false;
+  }
+
+  /// The room's cache entry, loaded with its newest messages if not held.
+  cached_room& cached(const std::string& room) const {
+    auto [it, fresh] = cache_.try_emplace(room, opts_.window);
+    it->second.last_use = ++use_clock_;
+    if (fresh) {
+      auto newest = newest_of(room, opts_.window);
+      for (const auto& m : newest)
+        it->second.history.insert(m);
+    }
+    return it->second;
+  }
+
+  /// Like cached(), but a room with nothing stored is not cached.
+  const cached_room* cached_if_stored(const std::string& room) const {
+    if (cache_.count(room) == 0 && newest_of(room, 1).empty())
+      return nullptr;
+    return &cached(room);
+  }
+
+  std::vector<message> newest_of(const std::string& room, std::size_t n) const {
+    std::vector<message> out;
+    auto prefix = keys::room_prefix(room);
+    auto it = iterator();
+    for (it->SeekForPrev(keys::room_end(room)); it->Valid() && it->key().starts_with(prefix) && out.size() < n;
+         it->Prev())
+      if (auto m = read_message(it->key(), it->value()))
+        out.push_back(std::move(*m));
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  /// Where a pull starts in `room` for a peer with `theirs`: its newest
+  /// there less the overlap, or the start of our window if that is earlier;
+  /// everything we keep if it has nothing of the room. `it` is reused.
+  std::string first_to_send(rocksdb::Iterator& it, const std::string& room, const room_marks& theirs) const {
+    auto mark = theirs.find(room);
+    if (mark == theirs.end())
+      return keys::room_prefix(room);
+    auto by_time = keys::ts_key(room, mark->second - opts_.pull_overlap.count());
+    auto prefix = keys::room_prefix(room);
+    std::size_t n = 0;
+    std::string window_start = keys::room_end(room);
+    for (it.SeekForPrev(keys::room_end(room)); it.Valid() && it.key().starts_with(prefix) && n < opts_.window;
+         it.Prev(), ++n)
+      window_start = it.key().ToString();
+    return std::min(by_time, window_start);
+  }
+
+  /// Deletes what lies beyond the newest `keep` messages of a room.
+  void trim(const std::string& room) {
+    auto prefix = keys::room_prefix(room);
+    auto it = iterator();
+    std::size_t n = 0;
+    for (it->SeekForPrev(keys::room_end(room)); it->Valid() && it->key().starts_with(prefix) && n < opts_.keep;
+         it->Prev())
+      ++n;
+    if (!it->Valid() || !it->key().starts_with(prefix))
+      return;
+    auto last_dropped = it->key().ToString();
+    rocksdb::WriteBatch batch;
+    std::size_t dropped = 0;
+    for (it->Seek(prefix); it->Valid() && it->key().compare(last_dropped) <= 0; it->Next()) {
+      if (auto m = read_message(it->key(), it->value()); m && !m->client_id.empty())
+        batch.Delete(keys::retry_key(room, m->user, m->client_id));
+      batch.Delete(it->key());
+      ++dropped;
+    }
+    if (write(batch))
+      spdlog::debug("store: room {}: {} message(s) beyond the newest {} deleted", room, dropped, opts_.keep);
+  }
+
+  std::int64_t scan_max_ts() const {
+    std::int64_t ts = 0;
+    for (const auto& [_, t] : marks())
+      ts = std::max(ts, t);
+    return ts;
+  }
+
+  durable_options opts_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::WriteOptions write_opts_;
+  std::unique_ptr<wal_syncer> syncer_;
+
+  mutable std::mutex mtx_;
+  mutable std::unordered_map<std::string, cached_room> cache_;
+  mutable std::uint64_t use_clock_ = 0;
+  std::int64_t max_ts_ = 0;
+  bool writable_ = true;
+};
+
+} // namespace
+
+std::shared_ptr<history_store> open_durable_store(const durable_options& opts, store_open_error& err) {
+  std::error_code ec;
+  std::filesystem::create_directories(opts.dir, ec);
+  if (ec) {
+    err = {store_open_error::unusable, "cannot create " + opts.dir + ": " + ec.message()};
+    return nullptr;
+  }
+  bool existed = std::filesystem::exists(std::filesystem::path(opts.dir) / "CURRENT");
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.paranoid_checks = true;
+  // Bounded memory: two small memtables and a small block cache, whatever
+  // the number of rooms.
+  o.write_buffer_size = 16 << 20;
+  o.max_write_buffer_number = 2;
+  o.keep_log_file_num = 3;
+  o.max_log_file_size = 4 << 20;
+  o.info_log_level = rocksdb::WARN_LEVEL;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(32 << 20);
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(o, opts.dir, &raw);
+  if (!st.ok()) {
+    err = {st.IsCorruption() ? store_open_error::corrupt : store_open_error::unusable, st.ToString()};
+    return nullptr;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::string format;
+  auto vs = db->Get(rocksdb::ReadOptions{}, std::string(keys::version_key), &format);
+  if (vs.IsNotFound() && !existed) {
+    vs = db->Put(rocksdb::WriteOptions{}, std::string(keys::version_key), std::string(keys::format));
+    if (!vs.ok()) {
+      err = {store_open_error::unusable, vs.ToString()};
+      return nullptr;
+    }
+  } else if (!vs.ok() || format != keys::format) {
+    err = {store_open_error::corrupt,
+           vs.ok() ? "format '" + format + "', expected '" + std::string(keys::format) + "'"
+                   : "no format record (" + vs.ToString() + ")"};
+    return nullptr;
+  }
+  return std::make_shared<durable_store>(std::move(db), opts);
+}
+
+} // namespace chat

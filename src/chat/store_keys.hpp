@@ -1,0 +1,127 @@
+#pragma once
+
+// How the on-disk store lays out its keys and values (chat/durable_store.cpp).
+//
+//   'm' room-length(2) room id          -> ts(8) user text client_id (each length-prefixed)
+//   'r' room-length(2) room user-length(2) user client_id -> id    (retry keys)
+//   'v'                                 -> format name and version
+//
+// A room's messages sort by id, which is history order (an id starts with
+// its ts in fixed-width hex), so a room's newest messages are the last keys
+// of its prefix and "before an id" is a backwards walk.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "chat/message.hpp"
+
+namespace chat::store_keys {
+
+inline constexpr std::string_view format = "chatd-history 1";
+inline constexpr std::string_view version_key = "v";
+
+inline void put_u16(std::string& out, std::size_t n) {
+  out.push_back(static_cast<char>((n >> 8) & 0xff));
+  out.push_back(static_cast<char>(n & 0xff));
+}
+
+/// Every key of one room's messages starts with this.
+inline std::string room_prefix(std::string_view room) {
+  std::string k;
+  k.reserve(3 + room.size());
+  k.push_back('m');
+  put_u16(k, room.size());
+  k.append(room);
+  return k;
+}
+
+/// Sorts after every message key of the room (ids are printable ASCII).
+inline std::string room_end(std::string_view room) {
+  return room_prefix(room) + '\xff';
+}
+
+inline std::string message_key(std::string_view room, std::string_view id) {
+  return room_prefix(room).append(id);
+}
+
+/// The first key of a message with this ts or later.
+inline std::string ts_key(std::string_view room, std::int64_t ts) {
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%014llx", static_cast<unsigned long long>(ts < 0 ? 0 : ts));
+  return room_prefix(room).append(buf);
+}
+
+inline std::string retry_key(std::string_view room, std::string_view user, std::string_view client_id) {
+  std::string k;
+  k.reserve(5 + room.size() + user.size() + client_id.size());
+  k.push_back('r');
+  put_u16(k, room.size());
+  k.append(room);
+  put_u16(k, user.size());
+  k.append(user);
+  k.append(client_id);
+  return k;
+}
+
+/// The room and id of a message key; nullopt for any other key.
+struct parsed_key {
+  std::string_view room;
+  std::string_view id;
+};
+
+inline std::optional<parsed_key> parse_message_key(std::string_view k) {
+  if (k.size() < 3 || k[0] != 'm')
+    return std::nullopt;
+  auto len = (static_cast<std::size_t>(static_cast<unsigned char>(k[1])) << 8) | static_cast<unsigned char>(k[2]);
+  if (k.size() < 3 + len)
+    return std::nullopt;
+  return parsed_key{k.substr(3, len), k.substr(3 + len)};
+}
+
+inline void put_field(std::string& out, std::string_view s) {
+  auto n = static_cast<std::uint32_t>(s.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.append(s);
+}
+
+inline std::string encode_value(const message& m) {
+  std::string v;
+  v.reserve(8 + 12 + m.user.size() + m.text.size() + m.client_id.size());
+  auto ts = static_cast<std::uint64_t>(m.ts);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    v.push_back(static_cast<char>((ts >> shift) & 0xff));
+  put_field(v, m.user);
+  put_field(v, m.text);
+  put_field(v, m.client_id);
+  return v;
+}
+
+/// Fills everything but room and id; false for a value this format did not
+/// write (a corrupt store).
+inline bool decode_value(std::string_view v, message& m) {
+  if (v.size() < 8)
+    return false;
+  std::uint64_t ts = 0;
+  for (int i = 0; i < 8; ++i)
+    ts = (ts << 8) | static_cast<unsigned char>(v[static_cast<std::size_t>(i)]);
+  m.ts = static_cast<std::int64_t>(ts);
+  std::size_t pos = 8;
+  for (auto* field : {&m.user, &m.text, &m.client_id}) {
+    if (v.size() < pos + 4)
+      return false;
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i)
+      n = (n << 8) | static_cast<unsigned char>(v[pos + static_cast<std::size_t>(i)]);
+    pos += 4;
+    if (v.size() < pos + n)
+      return false;
+    field->assign(v.substr(pos, n));
+    pos += n;
+  }
+  return pos == v.size();
+}
+
+} // namespace chat::store_keys
