@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -44,7 +45,7 @@ std::optional<message> read_message(const rocksdb::Slice& k, const rocksdb::Slic
 /// fsync covers a whole group of writes.
 class wal_syncer {
 public:
-  explicit wal_syncer(rocksdb::DB* db) : db_(db), thread_([this] { run(); }) {}
+  explicit wal_syncer(std::function<rocksdb::Status()> sync) : sync_(std::move(sync)), thread_([this] { run(); }) {}
 
   ~wal_syncer() {
     {
@@ -73,7 +74,7 @@ private:
       auto group = std::move(queue_);
       queue_.clear();
       lock.unlock();
-      auto st = db_->SyncWAL();
+      auto st = sync_();
       if (!st.ok())
         spdlog::error("store: fsync of the write-ahead log failed: {}", st.ToString());
       for (auto& done : group)
@@ -82,7 +83,7 @@ private:
     }
   }
 
-  rocksdb::DB* db_;
+  std::function<rocksdb::Status()> sync_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::function<void(bool)>> queue_;
@@ -92,21 +93,26 @@ private:
 
 class durable_store final : public history_store {
 public:
-  durable_store(std::unique_ptr<rocksdb::DB> db, durable_options opts)
-    : opts_(std::move(opts)), db_(std::move(db)) {
+  durable_store(std::unique_ptr<rocksdb::DB> db, durable_options opts, rocksdb::Options db_opts)
+    : opts_(std::move(opts)), db_opts_(std::move(db_opts)), db_(std::move(db)) {
     write_opts_.sync = false; // the WAL write reaches the page cache: survives SIGKILL
     max_ts_ = scan_max_ts();
     if (opts_.fsync)
-      syncer_ = std::make_unique<wal_syncer>(db_.get());
+      syncer_ = std::make_unique<wal_syncer>([this] {
+        std::shared_lock db_lock(db_mtx_);
+        return db_ ? db_->SyncWAL() : rocksdb::Status::IOError("store closed");
+      });
   }
 
   ~durable_store() override {
     syncer_.reset();
-    db_->FlushWAL(true);
+    if (db_)
+      db_->FlushWAL(true);
   }
 
   room_history::insert_result insert(const message& m) override {
     using result = room_history::insert_result;
+    std::shared_lock db_lock(db_mtx_);
     std::lock_guard guard{mtx_};
     auto& room = cached(m.room);
     std::string key = keys::message_key(m.room, m.id);
@@ -140,12 +146,12 @@ public:
   }
 
   std::vector<message> window(const std::string& room) const override {
-    std::lock_guard guard{mtx_};
-    auto* r = cached_if_stored(room);
-    return r ? r->history.window() : std::vector<message>{};
+    std::shared_lock db_lock(db_mtx_);
+    return window_of(room);
   }
 
   room_history::resume since(const std::string& room, const std::string& id) const override {
+    std::shared_lock db_lock(db_mtx_);
     {
       std::lock_guard guard{mtx_};
       auto* r = cached_if_stored(room);
@@ -160,7 +166,7 @@ public:
     std::string value;
     message mark;
     if (!get(keys::message_key(room, id), value) || !keys::decode_value(value, mark))
-      return {window(room), true};
+      return {window_of(room), true};
     room_history::resume out;
     auto it = iterator();
     auto end = keys::room_end(room);
@@ -175,6 +181,7 @@ public:
 
   std::optional<message> find_retry(const std::string& room, const std::string& user,
                                     const std::string& client_id) const override {
+    std::shared_lock db_lock(db_mtx_);
     if (client_id.empty())
       return std::nullopt;
     std::string id;
@@ -190,6 +197,7 @@ public:
   }
 
   scrollback before(const std::string& room, const std::string& id, std::size_t limit) const override {
+    std::shared_lock db_lock(db_mtx_);
     scrollback out;
     auto key = keys::message_key(room, id);
     std::string ignored;
@@ -212,6 +220,7 @@ public:
   }
 
   room_marks marks() const override {
+    std::shared_lock db_lock(db_mtx_);
     room_marks out;
     auto it = iterator();
     for (it->Seek("m"); it->Valid() && it->key().starts_with("m");) {
@@ -230,6 +239,7 @@ public:
 
   pull_page pull(const room_marks& theirs, const std::string& from_room, const std::string& after_id,
                  std::size_t max) const override {
+    std::shared_lock db_lock(db_mtx_);
     pull_page out;
     auto it = iterator();
     bool first = true;
@@ -300,17 +310,29 @@ public:
     return writable_;
   }
 
+  /// RocksDB resumes by itself from some write errors; after others (a
+  /// write-ahead log append that failed) only a reopen does, which replays
+  /// the log: nothing written before the failure is lost.
   void recover() override {
+    std::unique_lock db_lock(db_mtx_);
     std::lock_guard guard{mtx_};
     if (writable_)
       return;
-    auto st = db_->Resume();
-    if (!st.ok()) {
-      spdlog::debug("store: still not writable: {}", st.ToString());
+    if (db_ && db_->Resume().ok()) {
+      writable_ = true;
+      spdlog::warn("store: {} is writable again", opts_.dir);
       return;
     }
+    db_.reset();
+    rocksdb::DB* raw = nullptr;
+    auto st = rocksdb::DB::Open(db_opts_, opts_.dir, &raw);
+    if (!st.ok()) {
+      spdlog::debug("store: reopening {} failed: {}", opts_.dir, st.ToString());
+      return;
+    }
+    db_.reset(raw);
     writable_ = true;
-    spdlog::warn("store: {} is writable again", opts_.dir);
+    spdlog::warn("store: {} reopened, writable again", opts_.dir);
   }
 
   bool syncs() const override { return syncer_ != nullptr; }
@@ -323,6 +345,12 @@ public:
   }
 
 private:
+  std::vector<message> window_of(const std::string& room) const {
+    std::lock_guard guard{mtx_};
+    auto* r = cached_if_stored(room);
+    return r ? r->history.window() : std::vector<message>{};
+  }
+
   struct cached_room {
     explicit cached_room(std::size_t window) : history(window) {}
     room_history history;
@@ -330,16 +358,19 @@ private:
     std::size_t writes_since_trim = 0;
   };
 
+  // The helpers below run under db_mtx_ (shared); db_ is null only
+  // between a failed reopen and the next attempt.
   std::unique_ptr<rocksdb::Iterator> iterator() const {
-    return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions{}));
+    return std::unique_ptr<rocksdb::Iterator>(db_ ? db_->NewIterator(rocksdb::ReadOptions{})
+                                                  : rocksdb::NewEmptyIterator());
   }
 
   bool get(const std::string& key, std::string& value) const {
-    return db_->Get(rocksdb::ReadOptions{}, key, &value).ok();
+    return db_ && db_->Get(rocksdb::ReadOptions{}, key, &value).ok();
   }
 
   bool write(rocksdb::WriteBatch& batch) {
-    auto st = db_->Write(write_opts_, &batch);
+    auto st = db_ ? db_->Write(write_opts_, &batch) : rocksdb::Status::IOError("store closed");
     if (st.ok())
       return true;
     if (writable_)
@@ -421,12 +452,16 @@ private:
 
   std::int64_t scan_max_ts() const {
     std::int64_t ts = 0;
-    for (const auto& [_, t] : marks())
+    for (const auto& [_, t] : marks()) // takes db_mtx_ itself
       ts = std::max(ts, t);
     return ts;
   }
 
   durable_options opts_;
+  rocksdb::Options db_opts_;
+  /// Shared by every use of db_, exclusive while recover() reopens it.
+  /// Taken before mtx_.
+  mutable std::shared_mutex db_mtx_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::WriteOptions write_opts_;
   std::unique_ptr<wal_syncer> syncer_;
@@ -483,7 +518,7 @@ std::shared_ptr<history_store> open_durable_store(const durable_options& opts, s
                    : "no format record (" + vs.ToString() + ")"};
     return nullptr;
   }
-  return std::make_shared<durable_store>(std::move(db), opts);
+  return std::make_shared<durable_store>(std::move(db), opts, o);
 }
 
 } // namespace chat

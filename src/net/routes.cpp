@@ -238,7 +238,8 @@ std::string metrics_text(server_context& ctx) {
   auto sizes = ctx.store->sizes();
   std::string out;
   gauge(out, "chat_connections", "Open WebSocket connections.", s.connections);
-  gauge(out, "chat_rooms", "Rooms with history on this node.", static_cast<double>(sizes.size()));
+  gauge(out, "chat_rooms", "Rooms whose history this node holds in memory (with --data-dir the rest is on disk).",
+        static_cast<double>(sizes.size()));
   counter(out, "chat_messages_in_total", "Frames received from clients.", s.messages_in);
   counter(out, "chat_messages_published_total", "Chat messages this node originated.", s.published);
   counter(out, "chat_deliveries_total", "Frames handed to local connections by chat servers.", s.deliveries);
@@ -254,7 +255,7 @@ std::string metrics_text(server_context& ctx) {
           s.peer_msgs_refused);
   counter(out, "chat_peers_dropped_total", "Peers disconnected for leaving replicates unanswered (time or bytes).",
           s.peers_dropped);
-  counter(out, "chat_rooms_evicted_total", "Idle rooms forgotten to stay under --max-node-rooms.", s.rooms_evicted);
+  counter(out, "chat_rooms_evicted_total", "Idle rooms dropped from memory to stay under --max-node-rooms (from disk too without --data-dir).", s.rooms_evicted);
   gauge(out, "chat_queued_bytes", "Outgoing bytes queued on all connections, not yet written.", s.queued_bytes);
   gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
   gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining && s.store_writable ? 1 : 0);

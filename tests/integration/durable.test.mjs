@@ -2,9 +2,11 @@
 // of every node, scrollback (protocol 1.1 `history` with `before`, and
 // GET /api/rooms/ROOM/history?before=ID&limit=N) on one node and on several,
 // retention (--history-keep), retry keys across restarts, catch-up of a node
-// that was down or lost its disk, and a corrupt store.
+// that was down or lost its disk, a corrupt store, and a disk that fills up
+// (a real tmpfs; needs root).
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { after } from 'node:test';
 
 import { converge } from './lib/checks.mjs';
 import { connect, unique } from './lib/client.mjs';
-import { getJson, roomHistory } from './lib/http.mjs';
+import { getJson, metrics, roomHistory } from './lib/http.mjs';
 import { ChatNode, freePort, makeNode, waitFor, waitPeerCount } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
@@ -250,6 +252,32 @@ test('every node SIGKILLed at once: both come back with every acked message, ide
   assert.deepEqual(new Set(histories[0]), new Set(acks.map((x) => x.id)));
 });
 
+test('bounded memory: rooms nobody is in leave memory past --max-node-rooms, their history stays on disk', { timeout: 60_000 }, async () => {
+  const node = await (
+    await makeNode({ name: 'bounded', flags: { ...FAST, 'data-dir': dataDir('bounded'), 'max-node-rooms': 10 } })
+  ).start();
+  const rooms = Array.from({ length: 40 }, (_, i) => unique(`b${i}`));
+  const ids = new Map();
+  for (let c = 0; c < 4; c++) {
+    const mine = rooms.slice(c * 10, c * 10 + 10);
+    const x = await connect(node, { user: unique('x'), rooms: mine });
+    await x.awaitJoined(mine);
+    for (const room of mine) ids.set(room, (await x.say(room, `in ${room}`)).id);
+    x.close();
+  }
+  let held = 0;
+  await waitFor(
+    async () => {
+      held = (await metrics(node)).get('chat_rooms');
+      return held <= 10;
+    },
+    30_000,
+    { what: () => `chat_rooms (held in memory) to fall to 10 or fewer (is ${held})` },
+  );
+  // Every room still reads back, from disk.
+  for (const room of rooms) assert.deepEqual((await roomHistory(node, room)).map((m) => m.id), [ids.get(room)], room);
+});
+
 test('a corrupt store: the node refuses to start and says how to recover', async () => {
   const dir = dataDir('bad');
   const node = await (await makeNode({ name: 'bad', flags: { 'data-dir': dir } })).start();
@@ -271,4 +299,55 @@ test('a corrupt store: the node refuses to start and says how to recover', async
   dirs.push(`${dir}.corrupt`);
   await node.start();
   assert.deepEqual(await roomHistory(node, room), []);
+});
+
+test('a full disk: publishes get internal and are not acked, /readyz 503; once space is freed the node writes again and lost nothing', { timeout: 60_000 }, async (t) => {
+  if (process.getuid() !== 0) {
+    t.skip('needs root to mount a small tmpfs');
+    return;
+  }
+  // A 3 MiB tmpfs holding the data dir and a 1 MiB filler: the store's
+  // write-ahead log runs out of space after about 2 MiB of messages.
+  const mnt = dataDir('full');
+  const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mnt]);
+  assert.equal(mount.status, 0, `mount: ${mount.stderr}`);
+  try {
+    fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(1 << 20));
+    const node = await (await makeNode({ name: 'full', flags: { ...FAST, 'data-dir': path.join(mnt, 'data') } })).start();
+    const room = unique('full');
+    const a = await connect(node, { user: unique('a'), rooms: [room] });
+    await a.awaitJoined([room]);
+    const text = 'x'.repeat(3900);
+    const acked = [];
+    let refused = null;
+    for (let i = 0; i < 1000 && !refused; i++) {
+      const cid = `full-${i}`;
+      await a.send({ type: 'message', room, text, client_id: cid });
+      const f = await a.next((x) => (x.type === 'ack' && x.client_id === cid) || (x.type === 'error' && x.ref === cid));
+      if (f.type === 'ack') acked.push(f.id);
+      else refused = f;
+    }
+    assert.ok(refused, 'the disk filled up');
+    assert.equal(refused.code, 'internal');
+    assert.ok(acked.length > 100, `${acked.length} acked before the disk was full`);
+    const ready = await getJson(node.url('/readyz'));
+    assert.equal(ready.status, 503);
+    assert.equal(ready.json.store_writable, false);
+    assert.equal((await metrics(node)).get('chat_store_writable'), 0);
+
+    fs.rmSync(path.join(mnt, 'filler'));
+    await waitFor(async () => (await getJson(node.url('/readyz'))).status === 200, 20_000, { what: '/readyz 200 again' });
+    const retry = await a.say(room, text, { clientId: refused.ref });
+    assert.ok(!acked.includes(retry.id));
+    await node.crash();
+    await node.start();
+    const b = await connect(node, { user: unique('b'), rooms: [room] });
+    const { history } = (await b.awaitJoined([room]))[room];
+    const all = (await scrollAll(b, room, history.messages)).map((m) => m.id);
+    assert.deepEqual(all, [...acked, retry.id], 'every acked message, once, nothing that was refused');
+    await node.stop();
+  } finally {
+    await cleanup();
+    spawnSync('umount', [mnt]);
+  }
 });
