@@ -9,8 +9,17 @@
 # The cluster port speaks mutual TLS: a throwaway CA and a certificate per
 # node are made with scripts/make-certs.sh in $CLUSTER_CERTS (default
 # /tmp/chat-cluster/certs) unless there already. PLAINTEXT=1 turns TLS off.
+# Node i keeps its history on disk in $DATA_BASE/nodeI (`--data-dir`; default
+# DATA_BASE is $CLUSTER_LOGS/data, i.e. /tmp/chat-cluster/data), so a cluster
+# started again has its history back; DATA_BASE=none keeps history in memory
+# only. docs/data.md says what is in there and how to back it up.
 #   N=5 scripts/cluster.sh     CHATD=path/to/chatd scripts/cluster.sh
+#   DATA_BASE=~/chat-data scripts/cluster.sh     DATA_BASE=none scripts/cluster.sh
 set -euo pipefail
+# Relative paths in the environment are the caller's, not the repository's.
+abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+[ -n "${CLUSTER_LOGS:-}" ] && CLUSTER_LOGS=$(abs "$CLUSTER_LOGS")
+[ -n "${DATA_BASE:-}" ] && [ "$DATA_BASE" != none ] && DATA_BASE=$(abs "$DATA_BASE")
 cd "$(dirname "$0")/.."
 n=${N:-${1:-3}}
 bin=${CHATD:-build/chatd}
@@ -19,6 +28,8 @@ cluster_base=${CLUSTER_BASE:-9100}
 logs=${CLUSTER_LOGS:-/tmp/chat-cluster}
 mkdir -p "$logs"
 certs=${CLUSTER_CERTS:-$logs/certs}
+data=${DATA_BASE:-$logs/data}
+[ "$data" = none ] && data=""
 tls=()
 if [ -z "${PLAINTEXT:-}" ]; then
   for i in $(seq 1 "$n"); do
@@ -44,10 +55,15 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+store=()
 for i in $(seq 1 "$n"); do
+  if [ -n "$data" ]; then
+    mkdir -p "$data/node$i"
+    store=(--data-dir "$data/node$i")
+  fi
   [ -z "${PLAINTEXT:-}" ] && tls=(--cluster-tls-cert "$certs/node$i.pem" --cluster-tls-key "$certs/node$i.key"
                                   --cluster-tls-ca "$certs/ca.pem")
-  "$bin" "${tls[@]}" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((http_base + i)) \
+  "$bin" "${tls[@]}" "${store[@]}" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((http_base + i)) \
     --cluster-addr 127.0.0.1 --cluster-port $((cluster_base + i)) --peers "$peers" --allowed-origins "$origins" \
     --discovery-interval-ms 1000 --peer-timeout-ms 4000 >"$logs/node$i.log" 2>&1 &
   pids+=($!)
@@ -60,8 +76,16 @@ for i in $(seq 1 "$n"); do
   ready=0
   for _ in $(seq 1 100); do
     if ! kill -0 "${pids[$((i - 1))]}" 2>/dev/null; then
-      echo "node$i exited while starting; the end of $logs/node$i.log:" >&2
+      rc=0
+      wait "${pids[$((i - 1))]}" || rc=$?
+      echo "node$i exited while starting (exit code $rc); the end of $logs/node$i.log:" >&2
       tail -n 5 "$logs/node$i.log" >&2
+      # 3: the node could not use its store (the log line above says why).
+      if [ "$rc" = 3 ] && [ -n "$data" ]; then
+        echo "node$i could not open its store in $data/node$i. If the log calls it corrupt," \
+             "move that directory away (e.g. mv $data/node$i $data/node$i.bad) and start again:" \
+             "node$i then starts empty and pulls the history from its peers (docs/data.md)" >&2
+      fi
       exit 1
     fi
     if curl -fsS "$url/readyz" >/dev/null 2>&1 && curl -fsS "$url/healthz" 2>/dev/null | grep -q "\"node\":\"node$i\""; then
@@ -82,7 +106,10 @@ if [ -z "${PLAINTEXT:-}" ]; then
 else
   echo "cluster port: PLAINTEXT (anyone reaching 127.0.0.1:$((cluster_base + 1))-$((cluster_base + n)) can join)"
 fi
-for i in $(seq 1 "$n"); do echo "  node$i  http://127.0.0.1:$((http_base + i))/"; done
+for i in $(seq 1 "$n"); do
+  if [ -n "$data" ]; then where="data in $data/node$i"; else where="history in memory only (DATA_BASE=none)"; fi
+  echo "  node$i  http://127.0.0.1:$((http_base + i))/  $where"
+done
 echo "open two of them in two browser tabs and chat; Ctrl-C stops the cluster"
 wait -n "${pids[@]}" || true
 echo "a node exited; see $logs"

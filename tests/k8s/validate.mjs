@@ -13,7 +13,8 @@
 //    targetPort or probe port that no container has, `$(VAR)` before VAR,
 //    requests above limits).
 // 3. What this design needs: the headless discovery Service, the env vars the
-//    node reads, probes on /healthz and /readyz, the drain time, ...
+//    node reads, probes on /healthz and /readyz, the drain time, the data
+//    volume, the Dockerfile's packages against scripts/install-deps.sh, ...
 // 4. Negative checks: deliberately broken copies must be rejected, so that
 //    this test can fail; the CLI itself must exit non-zero on a broken copy.
 //
@@ -41,7 +42,15 @@ function loadSet(k8sDir, dockerfilePath) {
     .sort()
     .map((file) => ({ file, text: fs.readFileSync(path.join(k8sDir, file), "utf8") }));
   const dockerfile = dockerfilePath && fs.existsSync(dockerfilePath) ? fs.readFileSync(dockerfilePath, "utf8") : null;
-  return parseSet({ files, dockerfile });
+  return parseSet({ files, dockerfile, buildDeps: installDeps() });
+}
+
+// The packages `scripts/install-deps.sh build` installs (its `pkgs=(...)`).
+function installDeps() {
+  const f = path.join(repo, "scripts/install-deps.sh");
+  if (!fs.existsSync(f)) return [];
+  const m = /^pkgs=\(([^)]*)\)/m.exec(fs.readFileSync(f, "utf8"));
+  return m ? m[1].split(/\s+/).filter(Boolean) : [];
 }
 
 function parseSet(set) {
@@ -62,6 +71,7 @@ const clone = (x) => structuredClone(x);
 function cloneSet(set) {
   return {
     dockerfile: set.dockerfile,
+    buildDeps: set.buildDeps,
     files: set.files.map((f) => ({ file: f.file, text: f.text, parseErrors: [...f.parseErrors], docs: clone(f.docs) })),
   };
 }
@@ -248,7 +258,9 @@ function kubeRuleErrors(set, obj) {
       for (const res of Object.keys(r.requests || {})) {
         if (r.limits && r.limits[res] !== undefined && parseQuantity(r.requests[res]) > parseQuantity(r.limits[res])) errs.push(`container ${c.name}: ${res} request ${r.requests[res]} is above its limit ${r.limits[res]}`);
       }
-      const vols = new Set((tspec.volumes || []).map((v) => v.name));
+      // A StatefulSet's claim templates are volumes of its pods too.
+      const claims = obj.kind === "StatefulSet" ? (spec.volumeClaimTemplates || []).map((t) => (t.metadata || {}).name) : [];
+      const vols = new Set([...(tspec.volumes || []).map((v) => v.name), ...claims]);
       for (const vm of c.volumeMounts || []) if (!vols.has(vm.name)) errs.push(`container ${c.name}: volumeMount ${vm.name} has no volume`);
     }
   }
@@ -271,6 +283,17 @@ function kubeRuleErrors(set, obj) {
   }
 
   if (obj.kind === "StatefulSet") {
+    const podVols = new Set((((spec.template || {}).spec || {}).volumes || []).map((v) => v.name));
+    for (const t of spec.volumeClaimTemplates || []) {
+      const n = (t.metadata || {}).name;
+      // The claim of pod chat-0 is named <template>-chat-0.
+      if (typeof n !== "string" || !DNS1123_LABEL.test(n)) errs.push(`volumeClaimTemplate name ${JSON.stringify(n)} is not a DNS-1123 label`);
+      else if (podVols.has(n)) errs.push(`volumeClaimTemplate ${n} has the name of a pod volume too (the claim would silently replace it)`);
+      const modes = (t.spec || {}).accessModes || [];
+      if (modes.length === 0) errs.push(`volumeClaimTemplate ${n}: accessModes is empty (the API server refuses the claim)`);
+      const storage = (((t.spec || {}).resources || {}).requests || {}).storage;
+      if (!(parseQuantity(storage) > 0)) errs.push(`volumeClaimTemplate ${n}: resources.requests.storage is missing (the API server refuses the claim)`);
+    }
     const sn = spec.serviceName;
     if (sn !== undefined) {
       const svc = ofKind(set, "Service").find((s) => s.metadata && s.metadata.name === sn);
@@ -468,6 +491,32 @@ function designChecks(set) {
     }
     return e;
   });
+  add("data: CHAT_DATA_DIR is on a writable mount of a ReadWriteOnce claim template, fsGroup lets the node write it, claims are retained", () => {
+    const e = [];
+    const v = env().get("CHAT_DATA_DIR");
+    if (!v || typeof v.value !== "string" || !v.value.startsWith("/")) return ["CHAT_DATA_DIR must be set to an absolute path (history would be in memory only)"];
+    const dir = v.value.replace(/\/+$/, "");
+    const m = (container().volumeMounts || [])
+      .filter((x) => dir === x.mountPath.replace(/\/+$/, "") || dir.startsWith(x.mountPath.replace(/\/?$/, "/")))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    const claim = m && (need().spec.volumeClaimTemplates || []).find((t) => (t.metadata || {}).name === m.name);
+    if (!claim) return [`CHAT_DATA_DIR=${v.value} is not on a volumeClaimTemplate's mount (${m ? `volume ${m.name}` : "no volume: the read-only root"}): a rescheduled pod would lose its store`];
+    if (m.readOnly === true) e.push(`volumeMount ${m.name} must not be readOnly: the node writes its store there`);
+    if (m.subPath || m.subPathExpr) e.push(`volumeMount ${m.name}: no subPath (fsGroup does not apply to it)`);
+    const modes = (claim.spec || {}).accessModes || [];
+    if (!modes.includes("ReadWriteOnce") && !modes.includes("ReadWriteOncePod")) e.push(`volumeClaimTemplate ${m.name}: accessModes ${JSON.stringify(modes)} lacks ReadWriteOnce (one pod writes one store)`);
+    if (modes.some((x) => x === "ReadWriteMany" || x === "ReadOnlyMany")) e.push(`volumeClaimTemplate ${m.name}: ${modes.join(", ")}: a store is one node's, never shared`);
+    const ps = tpl().spec || {};
+    const sc = ps.securityContext || {};
+    const csc = container().securityContext || {};
+    const uid = csc.runAsUser ?? sc.runAsUser;
+    const gid = csc.runAsGroup ?? sc.runAsGroup;
+    if (uid !== 0 && sc.fsGroup === undefined) e.push("the pod's securityContext needs fsGroup (the node runs as non-root; a new volume's root belongs to root)");
+    else if (gid !== undefined && sc.fsGroup !== undefined && sc.fsGroup !== gid) e.push(`fsGroup ${sc.fsGroup} is not the node's group ${gid}`);
+    const keep = need().spec.persistentVolumeClaimRetentionPolicy || {};
+    for (const k of ["whenDeleted", "whenScaled"]) if (keep[k] === "Delete") e.push(`persistentVolumeClaimRetentionPolicy.${k} is Delete: the history of the cluster would go with a scale-down or a re-create`);
+    return e;
+  });
   add("kustomization.yaml lists every manifest", () => {
     const k = set.files.find((f) => f.file === "kustomization.yaml");
     if (!k) return [];
@@ -506,6 +555,11 @@ function designChecks(set) {
     const exposed = runtime.filter((l) => /^EXPOSE\s/i.test(l)).flatMap((l) => l.split(/\s+/).slice(1)).map((p) => Number(p.split("/")[0]));
     for (const p of [8080, 9100]) if (!exposed.includes(p)) e.push(`EXPOSE ${p} is missing`);
     if (!runtime.some((l) => /^(ENTRYPOINT|CMD)\s.*chatd/i.test(l))) e.push("no ENTRYPOINT running chatd");
+    // The development packages a local build installs (scripts/install-deps.sh)
+    // are what the image's build needs too.
+    const deps = set.buildDeps || [];
+    const buildRuns = build.filter((l) => /^RUN\s/i.test(l)).join(" ");
+    for (const p of deps) if (/-dev$/.test(p) && !new RegExp(`(^|\\s)${p.replace(/[.+]/g, "\\$&")}(\\s|$)`).test(buildRuns)) e.push(`the build stage does not install ${p} (scripts/install-deps.sh builds with it)`);
     return e;
   });
   return checks;
@@ -521,6 +575,20 @@ function runtimePackages(dockerfile) {
   return pkgs;
 }
 
+// The packages apt installs along with `pkgs`: their Depends and PreDepends,
+// recursively (apt-cache, from the package lists); null without the lists.
+function dependencyClosure(pkgs, run) {
+  if (pkgs.size === 0) return new Set();
+  const r = run("apt-cache", ["depends", "--recurse", "--important", ...pkgs]);
+  if (r.status !== 0) return null;
+  const out = new Set();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(?:\s+\|?(?:Pre)?Depends:\s+)?<?([a-z0-9][a-z0-9+.-]+)(?::[a-z0-9]+)?>?\s*$/.exec(line);
+    if (m) out.add(m[1]);
+  }
+  return out;
+}
+
 // Checks that need this machine's Debian tools; skipped when they cannot run.
 function hostChecks(set) {
   const checks = [];
@@ -529,13 +597,15 @@ function hostChecks(set) {
   const run = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" });
   // 1. Every shared library of the built node comes from an installed package.
   const bin = process.env.CHATD_BIN || path.join(repo, "build/chatd");
-  const name1 = "Dockerfile: the runtime stage installs the package of every shared library build/chatd links";
+  const name1 = "Dockerfile: the runtime stage installs the package of every shared library build/chatd links (itself or as a dependency)";
   const ldd = fs.existsSync(bin) ? run("ldd", [bin]) : null;
   if (!ldd || ldd.status !== 0 || run("dpkg", ["--version"]).status !== 0) {
     checks.push({ name: name1, skip: fs.existsSync(bin) ? "ldd or dpkg is not available" : `no binary at ${bin}` });
   } else {
     // Already in debian:12-slim (apt needs them).
     const base = new Set(["libc6", "libgcc-s1", "libstdc++6", "libcrypt1", "zlib1g"]);
+    // A library of a package that a listed one depends on comes with it.
+    const pulled = dependencyClosure(pkgs, run) || new Set();
     const errors = [];
     for (const line of ldd.stdout.split("\n")) {
       const m = /=>\s+(\/\S+)/.exec(line);
@@ -550,7 +620,7 @@ function hostChecks(set) {
         }
       }
       if (!owner) errors.push(`${m[1]}: no Debian package owns it`);
-      else if (!pkgs.has(owner) && !base.has(owner)) errors.push(`${path.basename(m[1])} comes from ${owner}, which the runtime stage does not install`);
+      else if (!pkgs.has(owner) && !base.has(owner) && !pulled.has(owner)) errors.push(`${path.basename(m[1])} comes from ${owner}, which the runtime stage does not install (nor anything it installs depends on it)`);
     }
     checks.push({ name: name1, errors });
   }
@@ -637,8 +707,19 @@ const MUTATIONS = [
   ["manifest missing from kustomization.yaml", (s) => { const k = s.files.find((f) => f.file === "kustomization.yaml"); k.docs[0].resources = k.docs[0].resources.filter((r) => r !== "pdb.yaml"); }, /pdb.yaml is not in resources/],
   ["cluster TLS variables removed (plaintext cluster port)", (s) => { const env = ctrOf(s).env; env.splice(env.findIndex((e) => e.name === "CHAT_CLUSTER_TLS_KEY"), 1); }, /CHAT_CLUSTER_TLS_KEY must be set/],
   ["cluster TLS key outside the Secret mount", (s) => { envOf(s, "CHAT_CLUSTER_TLS_KEY").value = "/tmp/tls.key"; }, /CHAT_CLUSTER_TLS_KEY=\/tmp\/tls.key is not a Secret volume|volume tmp is not a Secret volume/],
+  ["data dir on the /tmp emptyDir", (s) => { envOf(s, "CHAT_DATA_DIR").value = "/tmp/history"; }, /CHAT_DATA_DIR=\/tmp\/history is not on a volumeClaimTemplate's mount \(volume tmp/],
+  ["data dir on the read-only root", (s) => { envOf(s, "CHAT_DATA_DIR").value = "/data"; }, /CHAT_DATA_DIR=\/data is not on a volumeClaimTemplate's mount \(no volume/],
+  ["CHAT_DATA_DIR removed (memory only)", (s) => { const env = ctrOf(s).env; env.splice(env.findIndex((e) => e.name === "CHAT_DATA_DIR"), 1); }, /CHAT_DATA_DIR must be set/],
+  ["volumeClaimTemplates removed", (s) => { delete stsOf(s).spec.volumeClaimTemplates; }, /volumeMount data has no volume/],
+  ["data mount read-only", (s) => { ctrOf(s).volumeMounts.find((m) => m.name === "data").readOnly = true; }, /volumeMount data must not be readOnly/],
+  ["no fsGroup (the non-root node cannot write the volume)", (s) => { delete stsOf(s).spec.template.spec.securityContext.fsGroup; }, /needs fsGroup/],
+  ["data claim shared (ReadWriteMany)", (s) => { stsOf(s).spec.volumeClaimTemplates[0].spec.accessModes = ["ReadWriteMany"]; }, /lacks ReadWriteOnce/],
+  ["data claim without a storage request", (s) => { delete stsOf(s).spec.volumeClaimTemplates[0].spec.resources; }, /resources.requests.storage is missing/],
+  ["claims deleted on scale-down", (s) => { stsOf(s).spec.persistentVolumeClaimRetentionPolicy.whenScaled = "Delete"; }, /whenScaled is Delete/],
+  ["claim template named like a pod volume", (s) => { stsOf(s).spec.volumeClaimTemplates[0].metadata.name = "tmp"; }, /has the name of a pod volume too/],
   ["Dockerfile runtime stage running as root", (s) => { s.dockerfile = s.dockerfile.replace(/^USER .*$/m, "USER root"); }, /no numeric non-root USER/],
   ["Dockerfile runtime stage without libcaf-io0.17", (s) => { s.dockerfile = s.dockerfile.replace(/libcaf-io0\.17/g, ""); }, /does not install libcaf-io0.17/],
+  ["Dockerfile build stage without libcaf-dev", (s) => { s.dockerfile = s.dockerfile.replace(/libcaf-dev/g, ""); }, /build stage does not install libcaf-dev/],
   ["Dockerfile runtime stage without libcaf-openssl0.17", (s) => { s.dockerfile = s.dockerfile.replace(/libcaf-openssl0\.17/g, ""); }, /does not install libcaf-openssl0.17/],
 ];
 
