@@ -8,7 +8,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake g++ make pkg-config \
-      libcaf-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev doctest-dev libssl-dev \
+      libcaf-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev doctest-dev libssl-dev librocksdb-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -21,14 +21,16 @@ RUN rm -rf build \
 
 FROM debian:12-slim AS runtime
 # Runtime libraries of build/chatd (ldd): libcaf_core/libcaf_io/libcaf_openssl 0.17.6,
-# libspdlog 1.10 (+ libfmt 9), libssl/libcrypto 3 (libssl3); libstdc++6, libgcc-s1
+# libspdlog 1.10 (+ libfmt 9), libssl/libcrypto 3 (libssl3), librocksdb 7.8 (the history
+# store; apt brings its compression libraries); libstdc++6, libgcc-s1
 # and libc6 are already in debian:12-slim.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libspdlog1.10 libfmt9 libssl3 \
+      libcaf-core0.17 libcaf-io0.17 libcaf-openssl0.17 libspdlog1.10 libfmt9 libssl3 librocksdb7.8 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 chat \
- && useradd --system --uid 10001 --gid chat --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin chat
+ && useradd --system --uid 10001 --gid chat --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin chat \
+ && install -d -o 10001 -g 10001 /var/lib/chatd
 COPY --from=build /src/build/chatd /usr/local/bin/chatd
 # Numeric, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001
