@@ -12,6 +12,10 @@
 #   bench/run.sh sweep            scenario 1's shape at several rates (the plot's data)
 #   bench/run.sh ceiling          the highest deliveries/s each server sustains (p99 <= 50 ms,
 #                                 not falling behind), scenario 1's and scenario 2's shapes
+#   bench/run.sh store            scenario 1 with history in memory, on disk (--data-dir) and on
+#                                 disk with --fsync 1: what the store costs per delivery
+#   bench/run.sh restart          time to /readyz 200 of a node whose store holds ROOMS rooms of
+#                                 PER_ROOM messages (default 1000 x 10000), alone and beside a peer
 #   bench/run.sh all              every one of the above, then bench/plot.sh
 #
 # Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1),
@@ -21,7 +25,9 @@
 # SKIP_BUILD=1 to use what is built, RESULTS (bench/results), REFERENCE (1: run
 # the Socket.IO reference in scenarios 1, 2, sweep and ceiling; 0: skip it),
 # SIO_BASE (28300), REDIS_PORT (28379), CEILING_RATES_BIG / CEILING_RATES_SMALL
-# (msg/s steps), CEILING_WARMUP (2), CEILING_DURATION (5).
+# (msg/s steps), CEILING_WARMUP (2), CEILING_DURATION (5), ROOMS / PER_ROOM
+# (restart), DATA_TMP (where the store scenarios put node data, default a
+# fresh directory under /tmp, removed at the end).
 #
 # Everything listens on 127.0.0.1 only. Every process this script starts is
 # stopped by PID when it ends (also on Ctrl-C).
@@ -59,6 +65,9 @@ die() { log "error: $*"; exit 1; }
 # -- processes ---------------------------------------------------------------------
 
 node_pids=()
+NODE_FLAGS=()
+NODE_DATA=""
+data_tmp=""
 floor_pid=""
 ref_pids=() # the Socket.IO processes, then redis-server
 all_pids=()
@@ -89,6 +98,7 @@ cleanup() {
   trap - EXIT INT TERM
   if ((${#all_pids[@]})); then stop_pids "${all_pids[@]}"; fi
   probe_remove
+  if [[ -n $data_tmp && -z ${DATA_TMP:-} ]]; then rm -rf "$data_tmp"; fi
 }
 
 # A uprobe on chat::protocol::message_frame counts how often chatd encodes a
@@ -118,7 +128,7 @@ build() {
   log "building chatd (scripts/build.sh) and the bench tools (build-bench/)"
   scripts/build.sh --target chatd >/dev/null
   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF -DBUILD_BENCH=ON >/dev/null
-  cmake --build build-bench -j"$(nproc)" --target chat_loadgen chat_floor chat_bench_report >/dev/null
+  cmake --build build-bench -j"$(nproc)" --target chat_loadgen chat_floor chat_bench_report chat_store_fill >/dev/null
   if ((REFERENCE)); then
     log "installing the Socket.IO reference (npm ci in bench/socketio)"
     (cd "$SIO_DIR" && npm ci --no-audit --no-fund --silent) || die "npm ci failed in $SIO_DIR"
@@ -127,8 +137,10 @@ build() {
 
 # start_nodes N LOGDIR: nodes 1..N on HTTP_BASE+i / CLUSTER_BASE+i, every one
 # with the same static peer list; waits until each is ready and sees the others.
+# With NODE_DATA set, node i keeps its history in NODE_DATA/nodeI; NODE_FLAGS
+# (an array) adds flags to every node.
 start_nodes() {
-  local n=$1 logs=$2 i peers=""
+  local n=$1 logs=$2 i peers="" data=()
   node_pids=()
   for i in $(seq 1 "$n"); do
     port_free $((HTTP_BASE + i)) || die "port $((HTTP_BASE + i)) is in use (set HTTP_BASE)"
@@ -136,11 +148,13 @@ start_nodes() {
     peers+="${peers:+,}127.0.0.1:$((CLUSTER_BASE + i))"
   done
   for i in $(seq 1 "$n"); do
+    data=()
+    [[ -n ${NODE_DATA:-} ]] && data=(--data-dir "$NODE_DATA/node$i")
     "$CHATD" --node-name "bench$i" --http-addr 127.0.0.1 --http-port $((HTTP_BASE + i)) \
       --cluster-addr 127.0.0.1 --cluster-port $((CLUSTER_BASE + i)) --advertise-addr 127.0.0.1 \
       --peers "$peers" --discovery-interval-ms 500 \
       --rate-per-s 1000000 --burst 1000000 --max-queue-bytes 67108864 --max-rooms 1000 \
-      --log-level warn >"$logs/node$i.log" 2>&1 &
+      "${data[@]}" "${NODE_FLAGS[@]}" --log-level warn >>"$logs/node$i.log" 2>&1 &
     node_pids+=($!)
     all_pids+=($!)
   done
@@ -450,6 +464,86 @@ ceiling_family() {
   done
 }
 
+# The store's cost: scenario 1 against nodes with history in memory, on disk
+# and on disk with --fsync 1, in one run (the floor beside them), the order
+# of the three rotating from one rep to the next.
+store() {
+  local out n=${NODES:-3} reps=${REPS_SET:-3} r i k mode modes=(memory disk fsync) args
+  args=(--clients 600 --rooms 1 --senders 6 --rate 60)
+  out=$(new_outdir store)
+  data_tmp=${DATA_TMP:-$(mktemp -d /tmp/chat-bench-data.XXXXXX)}
+  start_floor "$out/logs"
+  for r in $(seq 1 "$reps"); do
+    for k in 0 1 2; do
+      mode=${modes[$(((k + r - 1) % 3))]}
+      NODE_DATA="" NODE_FLAGS=()
+      [[ $mode != memory ]] && NODE_DATA="$data_tmp/$mode-rep$r"
+      [[ $mode == fsync ]] && NODE_FLAGS=(--fsync 1)
+      start_nodes "$n" "$out/logs"
+      fanout_chat "$out" "store-$mode-${n}n" "$r" "$n" "${args[@]}"
+      stop_nodes
+    done
+    fanout_floor "$out" "store-memory-${n}n" "$r" "${args[@]}"
+    for mode in disk fsync; do cp "$out/store-memory-${n}n-rep$r-floor.json" "$out/store-$mode-${n}n-rep$r-floor.json"; done
+    for mode in disk fsync; do
+      jq --arg s "store-$mode-${n}n" '.scenario = $s' "$out/store-$mode-${n}n-rep$r-floor.json" >"$out/tmp.json" &&
+        mv "$out/tmp.json" "$out/store-$mode-${n}n-rep$r-floor.json"
+    done
+  done
+  NODE_DATA="" NODE_FLAGS=()
+  stop_floor
+  rm -rf "$data_tmp"
+  report "$out"
+}
+
+# Seconds from exec to /readyz 200 of node 1, whose store was filled with
+# ROOMS x PER_ROOM messages: alone, then with node 2 up beside it on a copy of
+# the same data (it then also pulls from that peer).
+restart() {
+  local out rooms=${ROOMS:-1000} per=${PER_ROOM:-10000} reps=${REPS_SET:-3} r t0 t1 pid
+  out=$(new_outdir restart)
+  data_tmp=${DATA_TMP:-$(mktemp -d /tmp/chat-bench-data.XXXXXX)}
+  log "restart: filling a store with $rooms rooms x $per messages"
+  "$BENCH_BIN/chat_store_fill" --dir "$data_tmp/node1" --rooms "$rooms" --per-room "$per" | tee "$out/fill.txt"
+  du -sh "$data_tmp/node1" | tee -a "$out/fill.txt"
+  cp -a "$data_tmp/node1" "$data_tmp/node2"
+  NODE_DATA=$data_tmp
+  echo "| start | run | seconds to /readyz 200 | RSS after (MiB) |" >"$out/table.md"
+  echo "|---|---|---|---|" >>"$out/table.md"
+  for who in alone beside-a-peer; do
+    for r in $(seq 1 "$reps"); do
+      if [[ $who == beside-a-peer ]]; then
+        start_nodes 2 "$out/logs"
+        stop_pids "${node_pids[0]}"
+        forget_pids "${node_pids[0]}"
+        node_pids=("${node_pids[1]}")
+      fi
+      t0=$(date +%s.%N)
+      "$CHATD" --node-name bench1 --http-addr 127.0.0.1 --http-port $((HTTP_BASE + 1)) \
+        --cluster-addr 127.0.0.1 --cluster-port $((CLUSTER_BASE + 1)) --advertise-addr 127.0.0.1 \
+        --peers "127.0.0.1:$((CLUSTER_BASE + 1)),127.0.0.1:$((CLUSTER_BASE + 2))" --discovery-interval-ms 500 \
+        --data-dir "$data_tmp/node1" --log-level info >>"$out/logs/restart-$who.log" 2>&1 &
+      pid=$!
+      all_pids+=("$pid")
+      for _ in $(seq 1 1200); do
+        curl -fsS "http://127.0.0.1:$((HTTP_BASE + 1))/readyz" >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || die "node exited; see $out/logs/restart-$who.log"
+        sleep 0.05
+      done
+      t1=$(date +%s.%N)
+      local rss
+      rss=$(awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
+      printf '| %s | %d | %.2f | %s |\n' "$who" "$r" "$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$rss" | tee -a "$out/table.md"
+      stop_pids "$pid"
+      forget_pids "$pid"
+      stop_nodes
+    done
+  done
+  NODE_DATA=""
+  rm -rf "$data_tmp"
+  log "results in $out"
+}
+
 ceiling() {
   local out n=${NODES:-3}
   out=$(new_outdir ceiling)
@@ -465,7 +559,7 @@ ceiling() {
 }
 
 [[ $# -ge 1 ]] || {
-  sed -n '2,28p' "$0"
+  sed -n '2,32p' "$0"
   exit 2
 }
 build
@@ -481,6 +575,8 @@ for s in "$@"; do
     scenario4) scenario4 ;;
     sweep) sweep ;;
     ceiling) ceiling ;;
+    store) store ;;
+    restart) restart ;;
     all)
       scenario1
       scenario1_1node
@@ -490,6 +586,8 @@ for s in "$@"; do
       scenario4
       sweep
       ceiling
+      store
+      restart
       "$root/bench/plot.sh"
       ;;
     *) die "unknown scenario $s" ;;

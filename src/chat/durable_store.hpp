@@ -19,9 +19,11 @@ struct durable_options {
   bool fsync = false;
   std::int64_t resume_overlap_us = 5'000'000;
   /// What a pull sends besides each room's window: messages up to this much
-  /// older than the puller's newest in the room (a late message from another
-  /// node may carry an older ts than the newest one it has).
-  std::chrono::microseconds pull_overlap{std::chrono::minutes(5)};
+  /// older than the puller's newest in the room. A node that went down
+  /// missed what was in flight to it, and a message from another node may
+  /// carry an older ts than the newest it has (the replicate timeout plus
+  /// clock skew between nodes, seconds at most); a minute covers both.
+  std::chrono::microseconds pull_overlap{std::chrono::minutes(1)};
 };
 
 /// Why a store did not open.
