@@ -8,6 +8,10 @@
 #   partition      cut one node's network for a while, then heal; histories merge
 #   rolling        SIGTERM one node at a time, start it again
 #   kill-inflight  SIGKILL a node right after bursts of messages: nothing acked may be lost
+#   kill-all       SIGKILL every node at once, start them again on their data directories
+#                  (first cut off, each reading only its own disk; then all at once)
+# Every pod's node keeps its history in $PODS_STATE/pods/I/data (--data-dir), kept
+# across its restarts, as in production; PODS_DATA_DIR=0 runs them memory only.
 # The scenarios are a Node.js runner (tests/pods/faults/run.mjs, npm `ws`).
 # Writes build/fault-report.md (+ .json), prints it, and ends with the line
 # "N passed, M failed" (N, M: checks); exits non-zero when a check failed.
@@ -23,6 +27,7 @@
 #   FAULTS_TIMEOUT_S     bound of the whole runner (default 780)
 #   FAULTS_RATE          messages per second per client (default 3)
 #   FAULTS_DEBUG=1       print intermediate states while waiting
+#   PODS_DATA_DIR        auto (default: a data dir when the node binary has --data-dir), 1, or 0
 set -uo pipefail
 result=
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -27,7 +27,8 @@
 #   dns               print the current DNS records
 #   status            one line per pod
 #   down [--force]    kill every process started here (by PID), delete namespaces,
-#                     veths, bridge and /etc/netns dirs; idempotent. Logs are kept.
+#                     veths, bridge and /etc/netns dirs; idempotent. Logs and
+#                     data directories are kept.
 #                     Refuses while the cluster belongs to another live PODS_STATE
 #                     (see below) unless --force.
 #
@@ -48,6 +49,15 @@
 #   PODS_PLAINTEXT set to 1: no cluster TLS. By default every node gets mutual
 #                  TLS on the cluster port, with a CA and a certificate per pod
 #                  (IP and DNS name) made by scripts/make-certs.sh in $PODS_STATE/certs
+#   PODS_DATA_DIR  auto (default), 1 or 0. Every pod has a data directory,
+#                  $PODS_STATE/pods/I/data, kept across kill, stop and restart (and
+#                  by `down`, like the logs; a fresh `up` starts with empty ones).
+#                  1: the node gets --data-dir DIR (a stand-in: POD_DATA_DIR=DIR);
+#                  auto: the same, unless the node binary's --help lists no
+#                  --data-dir (then memory only, said once per start);
+#                  0: memory only (--data-dir= when the binary knows the flag, so
+#                  that a CHAT_DATA_DIR in the environment does not count).
+#                  $PODS_STATE/pods/I/data-dir names the directory while one is used.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -141,6 +151,39 @@ kill_recorded() { # FILE: SIGKILL and wait (bounded)
     wait_dead "$1" 50 || log "pid $pid still there after SIGKILL"
   fi
   rm -f "$1"
+}
+
+# --- data directories
+
+# The node binary takes --data-dir (its --help lists it). Not `--help | grep -q`:
+# with pipefail, grep quitting early can fail the pipeline by SIGPIPE.
+knows_data_dir() { grep -q -- '--data-dir' <<<"$("$CHATD_BIN" --help 2>&1)"; }
+
+# Prints the data directory pod I's next node gets ("" = memory only) and
+# records it in the pod's data-dir file; makes the directory.
+data_dir_for() { # I
+  local dir want=0
+  dir=$(pod_dir "$1")
+  case ${PODS_DATA_DIR:-auto} in
+    1) want=1 ;;
+    0) want=0 ;;
+    auto)
+      if [ -n "${POD_CMD:-}" ] || knows_data_dir; then
+        want=1
+      else
+        log "pod $1: memory only ($CHATD_BIN has no --data-dir)"
+      fi
+      ;;
+    *) die "PODS_DATA_DIR must be auto, 1 or 0, got '$PODS_DATA_DIR'" ;;
+  esac
+  if [ "$want" = 1 ]; then
+    mkdir -p "$dir/data"
+    chmod 700 "$dir/data"
+    echo "$dir/data" >"$dir/data-dir"
+    echo "$dir/data"
+  else
+    rm -f "$dir/data-dir"
+  fi
 }
 
 # --- installing what is missing
@@ -275,7 +318,7 @@ cmd_up() {
   [[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 253 ] || die "usage: up N (1..253)"
   check_owner
   if ! link_exists "$BRIDGE" && [ -e "$STATE/.chatpods" ]; then
-    # A fresh cluster: forget the last one's pid files, records and logs.
+    # A fresh cluster: forget the last one's pid files, records, logs and data directories.
     rm -rf "${STATE:?}/pods" "$STATE/hosts" "$STATE"/dnsmasq.*
   fi
   init_state
@@ -302,10 +345,18 @@ cmd_start() {
   printf '%q ' "$@" >"$dir/args"
   local -a cmd
   if [ -n "${POD_CMD:-}" ]; then
-    cmd=(env POD_IP="$ip" POD_INDEX="$i" POD_NAME="pod$i" POD_DNS_NAME="$DNS_NAME"
+    local data; data=$(data_dir_for "$i")
+    cmd=(env POD_IP="$ip" POD_INDEX="$i" POD_NAME="pod$i" POD_DNS_NAME="$DNS_NAME" POD_DATA_DIR="$data"
       bash -c "exec $POD_CMD" "pod$i" "$@")
   else
     [ -x "$CHATD_BIN" ] || die "no node binary at $CHATD_BIN (set CHATD_BIN)"
+    local data; data=$(data_dir_for "$i")
+    local -a store=()
+    if [ -n "$data" ]; then
+      store=(--data-dir "$data")
+    elif knows_data_dir; then
+      store=(--data-dir=)
+    fi
     local -a tls=()
     if [ -z "${PODS_PLAINTEXT:-}" ]; then
       local certs="$STATE/certs"
@@ -317,7 +368,7 @@ cmd_start() {
     fi
     cmd=("$CHATD_BIN" "${tls[@]}" --node-name "pod$i" --http-addr "$ip" --cluster-addr "$ip"
       --advertise-addr "$ip" --discovery-dns "$DNS_NAME"
-      --discovery-interval-ms 500 --peer-timeout-ms 3000 "$@")
+      --discovery-interval-ms 500 --peer-timeout-ms 3000 "${store[@]}" "$@")
   fi
   echo "=== $(date -u +%FT%T.%3NZ) start pod$i: ${cmd[*]}" >>"$dir/log"
   # setsid: a session of its own, so the node outlives this script and a kill

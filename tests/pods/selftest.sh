@@ -2,7 +2,8 @@
 # Self-test of tests/pods/pods.sh without the chat node: every pod runs a
 # stand-in HTTP server (python3 -m http.server on the pod's address, port
 # 8080) through POD_CMD. Checks namespaces, addresses, the DNS name that lists
-# live pods, kill/stop/restart, cut/heal, and that `down` leaves nothing.
+# live pods, kill/stop/restart, cut/heal, the data directory each pod keeps
+# across them, and that `down` leaves nothing.
 # Needs root. Every wait is bounded; cleanup (pods.sh down) runs on any exit.
 # Ends with "N passed, M failed"; exits non-zero when a check failed.
 set -uo pipefail
@@ -50,10 +51,11 @@ fi
 PODS_STATE=$(mktemp -d /tmp/chatpods-selftest.XXXXXX)
 export PODS_STATE
 export PODS_STOP_TIMEOUT=5
-# The stand-in "node": an HTTP server bound to the pod's own address.
+# The stand-in "node": an HTTP server bound to the pod's own address, serving
+# the pod's data directory (so a file put there shows that the node got it).
 PY=$(command -v python3 || true)
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-export POD_CMD="$PY -m http.server --bind \"\$POD_IP\" 8080"
+export POD_CMD="$PY -m http.server --bind \"\$POD_IP\" --directory \"\$POD_DATA_DIR\" 8080"
 NAME=chat-headless.pods.test
 
 pass=0
@@ -104,6 +106,22 @@ reach() { # FROM TO_INDEX: 200 within 10 s
     [ "$SECONDS" -lt "$deadline" ] || { echo "from $1 to 10.77.0.$2: HTTP '$code'"; return 1; }
     sleep 0.2
   done
+}
+# Pod I's node serves the file NAME of its data directory (200 within 10 s).
+serves_file() { # I NAME
+  local deadline=$((SECONDS + 10)) code
+  while :; do
+    code=$(http_from host "http://10.77.0.$1:8080/$2")
+    [ "$code" = 200 ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] || { echo "GET /$2 from pod $1: HTTP '$code'"; return 1; }
+    sleep 0.2
+  done
+}
+# Pod I has its data directory under PODS_STATE, named in its data-dir file.
+data_dir_ok() { # I
+  local d=$PODS_STATE/pods/$1/data
+  [ -d "$d" ] || { echo "no $d"; return 1; }
+  [ "$(cat "$PODS_STATE/pods/$1/data-dir" 2>/dev/null)" = "$d" ] || { echo "data-dir file of pod $1: '$(cat "$PODS_STATE/pods/$1/data-dir" 2>/dev/null)'"; return 1; }
 }
 unreachable() { # FROM TO_INDEX: no answer within curl's 2 s
   local code
@@ -166,6 +184,9 @@ for i in 1 2 3; do
   check "pod $i serves, reached from the host" reach host "$i"
   p=$("$pods" pid "$i" 2>/dev/null) && all_pids+=("$p")
   check "pod $i: pid is the stand-in itself, in chatpod$i, own session" pid_in_ns "${p:-0}" "$i"
+  check "pod $i: data directory \$PODS_STATE/pods/$i/data made and recorded" data_dir_ok "$i"
+  echo "pod$i" >"$PODS_STATE/pods/$i/data/marker" 2>/dev/null
+  check "pod $i: the node got its data directory (POD_DATA_DIR)" serves_file "$i" marker
 done
 check "DNS from pod 1 lists pods 1 2 3" dns_is 1 "10.77.0.1 10.77.0.2 10.77.0.3"
 check "DNS from pod 3 lists pods 1 2 3" dns_is 3 "10.77.0.1 10.77.0.2 10.77.0.3"
@@ -183,6 +204,7 @@ p3=$("$pods" pid 3)
 check "kill 3: the process is gone" gone "$p3"
 check "kill 3: DNS lists pods 1 2 only" dns_is 1 "10.77.0.1 10.77.0.2"
 check "kill 3: pid 3 reports nothing" bash -c "! '$pods' pid 3"
+check "kill 3: its data directory is kept" test -s "$PODS_STATE/pods/3/data/marker"
 
 p2=$("$pods" pid 2)
 "$pods" cut 2
@@ -203,14 +225,20 @@ check "restart 1 starts it again" "$pods" restart 1
 p=$("$pods" pid 1 2>/dev/null) && all_pids+=("$p")
 check "restart 1: serving again" reach 2 1
 check "restart 1: back in DNS" dns_is 2 "10.77.0.1 10.77.0.2"
+check "restart 1: the node has the same data directory (a file put there before)" serves_file 1 marker
 check "start 3 after a kill works" bash -c "'$pods' start 3 >/dev/null"
 p=$("$pods" pid 3 2>/dev/null) && all_pids+=("$p")
 check "start 3: back in DNS" dns_is 1 "10.77.0.1 10.77.0.2 10.77.0.3"
+check "start 3 after a kill: the node has the same data directory" serves_file 3 marker
 check "ip 2 prints 10.77.0.2" bash -c "[ \"\$('$pods' ip 2)\" = 10.77.0.2 ]"
 
 check "down exits 0" "$pods" down
 check "down leaves no namespace, link, /etc/netns dir or process" nothing_left
 check "down a second time exits 0" "$pods" down
+check "down keeps the data directories (like the logs)" test -s "$PODS_STATE/pods/2/data/marker"
+check "a fresh up starts with empty data directories" \
+  bash -c "'$pods' up 1 >/dev/null 2>&1 && [ ! -e '$PODS_STATE/pods/1/data/marker' ] && '$pods' down"
+check "and its down leaves nothing either" nothing_left
 
 echo
 [ "$fail" -eq 0 ] || echo "failed: ${failed[*]}"

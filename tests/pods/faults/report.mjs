@@ -16,6 +16,12 @@ export function writeReports(mdPath, meta, results) {
   L.push('');
   L.push(`Run ${meta.started}, ${fmtMs(meta.durationMs)} in all; node \`${meta.chatd}\`; three pods (network namespaces chatpod1..3, 10.77.0.1..3), found by DNS.`);
   L.push(`Node flags added by the suite: \`${meta.nodeFlags}\`. Node logs: \`${meta.podsState}/pods/I/log\`.`);
+  const memOnly = (meta.dataDirs ?? []).map((d, k) => (d ? null : `pod${k + 1}`)).filter(Boolean);
+  L.push(
+    memOnly.length === 0
+      ? `History on disk: each pod's node runs with \`--data-dir ${meta.podsState}/pods/I/data\`, kept across its restarts.`
+      : `History in memory only on ${memOnly.join(', ')} (no \`--data-dir\`: PODS_DATA_DIR=0, or a node binary without the flag).`,
+  );
   L.push(`Load: three clients per node, two rooms per scenario (client k of a node in room A, A and B, or B), each client ${meta.rate} messages/s with a \`client_id\` per message.`);
   L.push('');
   L.push(`**${results.filter((s) => s.passed).length} of ${results.length} scenarios passed; ${pass} checks passed, ${fail} failed.**`);

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { NODE_FLAGS, PEER_TIMEOUT_MS, HISTORY_WINDOW, direct, isReady, now, peerNames, pods, startPod, until } from './lib/pods.mjs';
+import { NODE_FLAGS, PEER_TIMEOUT_MS, HISTORY_WINDOW, dataDir, direct, isReady, now, peerNames, pods, startPod, until } from './lib/pods.mjs';
 import { Scenario, fmtMs, log } from './lib/scenario.mjs';
 import { ALL } from './scenarios.mjs';
 import { writeReports } from './report.mjs';
@@ -110,7 +110,8 @@ async function main() {
     log(`\n=== scenario ${key}`);
     const up = key === 'restart' ? [1, 2] : [1, 2, 3];
     const pre = new Scenario(key, key, '');
-    const healthy = await makeHealthy(pre, up);
+    // A pod that cannot be started (e.g. the binary is gone) fails this scenario, not the run.
+    const healthy = await makeHealthy(pre, up).catch((error) => ({ ok: false, error }));
     let sc;
     if (!healthy.ok) {
       sc = pre;
@@ -144,6 +145,7 @@ async function main() {
     historyWindow: HISTORY_WINDOW,
     podsState: process.env.PODS_STATE || '/tmp/chatpods',
     rate: Number(process.env.FAULTS_RATE || 3),
+    dataDirs: [1, 2, 3].map(dataDir),
   };
   const { md, pass, fail } = writeReports(reportMd, meta, results);
   log('');

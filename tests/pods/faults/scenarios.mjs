@@ -11,6 +11,8 @@ import { Load } from './lib/load.mjs';
 import {
   PEER_TIMEOUT_MS,
   cluster,
+  compareHistory,
+  dataDir,
   direct,
   history,
   isReady,
@@ -660,6 +662,269 @@ export async function killInFlight(track) {
   return sc;
 }
 
+// ------------------------------------------------------------------ 7. SIGKILL of every node
+
+/** Every message acked so far: id -> { room, node (the one that acked it), user, ... }. */
+function ackedNow(load) {
+  const out = new Map();
+  for (const r of load.rooms) for (const [id, a] of load.acked(r)) out.set(id, a);
+  return out;
+}
+
+/**
+ * SIGKILL of every node in `is` at (nearly) the same moment: the PIDs first,
+ * then the signals back to back; then `pods.sh kill` for the bookkeeping (DNS
+ * records). Resolves to the moment of the first signal and the spread of all.
+ */
+async function sigkillAll(sc, is, label) {
+  const pids = [];
+  for (const i of is) {
+    const p = await pods(['pid', String(i)]);
+    pids.push(p.code === 0 ? Number(p.stdout) : 0);
+  }
+  sc.check(`${label}: pods.sh pid names every node`, pids.every((pid) => pid > 1), pids.join(', '));
+  const t = now();
+  for (const pid of pids) if (pid > 1) process.kill(pid, 'SIGKILL');
+  const spreadMs = now() - t;
+  const ks = await Promise.all(is.map((i) => pods(['kill', String(i)])));
+  sc.check(`${label}: pods.sh kill succeeded for every pod (DNS records removed)`, ks.every((k) => k.code === 0), ks.map((k) => k.stderr).join('; '));
+  return { t, spreadMs, pids };
+}
+
+/** The nodes of `eps` whose history lacks some of `ids` (a Map from ackedNow): ["pod2: 3 (e.g. ...)"]. */
+async function nodesMissing(eps, load, ids) {
+  const out = [];
+  for (const [pod, byRoom] of await fetchHistories(eps, load.rooms)) {
+    const have = new Set([...byRoom.values()].flat().map((m) => m.id));
+    const miss = [...ids.keys()].filter((id) => !have.has(id));
+    if (miss.length) out.push(`${pod}: ${miss.length} (e.g. ${miss.slice(0, 3).join(' ')})`);
+  }
+  return out;
+}
+
+/** The clients that lack some of `ids` in their rooms: ["user: n"]. */
+function clientsMissing(load, ids) {
+  const out = [];
+  for (const c of load.clients) {
+    const n = [...ids].filter(([id, a]) => c.rooms.includes(a.room) && !c.hasId(a.room, id)).length;
+    if (n) out.push(`${c.user}: ${n}`);
+  }
+  return out;
+}
+
+/** An `until` over an async list of problems (empty = done), with the last list in `detail`. */
+async function untilNone(fn, timeoutMs, since) {
+  let last = [];
+  const res = await until(
+    async () => {
+      last = await fn();
+      return last.length === 0;
+    },
+    timeoutMs,
+    { interval: 100, since },
+  );
+  res.detail = last.slice(0, 6).join('; ');
+  return res;
+}
+
+/**
+ * What each node read back from its own disk, with no peer to tell it
+ * anything (read through the relays into the cut pods). `views`: pod ->
+ * room -> history; `acked`: what was acked before the kill. Checks it and
+ * returns a one-line account per node.
+ */
+function checkDiskViews(sc, load, views, acked, label) {
+  const ids = new Map([...views].map(([pod, byRoom]) => [pod, new Set([...byRoom.values()].flat().map((m) => m.id))]));
+  const empty = [];
+  const badOrder = [];
+  for (const [pod, byRoom] of views) {
+    for (const [room, h] of byRoom) {
+      if (h.length === 0) empty.push(`${pod} ${room}`);
+      const seen = new Set();
+      for (let k = 0; k < h.length; k++) {
+        if (seen.has(h[k].id) || (k > 0 && compareHistory(h[k - 1], h[k]) >= 0)) {
+          badOrder.push(`${pod} ${room} at ${k}: ${h[k].id}`);
+          break;
+        }
+        seen.add(h[k].id);
+      }
+    }
+  }
+  sc.check(`${label}: every node's history of every room is non-empty right after its restart, alone (read from its own disk)`, empty.length === 0, `empty: ${empty.join(', ')}`);
+  const notAtOrigin = [...acked].filter(([id, a]) => !ids.get(a.node)?.has(id));
+  sc.check(
+    `${label}: every message acked before the kill is in the history of the node that acked it, read before any peer could send it (its write-ahead log)`,
+    notAtOrigin.length === 0,
+    `${notAtOrigin.length} of ${acked.size} missing, e.g. ${notAtOrigin.slice(0, 5).map(([id, a]) => `${id} (acked by ${a.node})`).join(', ')}`,
+  );
+  const single = [...acked].filter(([id]) => [...ids.values()].filter((s) => s.has(id)).length < 2);
+  sc.check(
+    `${label}: every message acked before the kill is on the disks of at least two nodes (its own and the peer that confirmed it)`,
+    single.length === 0,
+    `${single.length} of ${acked.size} on fewer, e.g. ${single.slice(0, 5).map(([id, a]) => `${id} (acked by ${a.node}; on ${[...ids].filter(([, s]) => s.has(id)).map(([p]) => p).join(',') || 'none'})`).join(', ')}`,
+  );
+  sc.check(`${label}: each node's own history is in (ts, id) order with no id twice`, badOrder.length === 0, badOrder.join('; '));
+  return [...views.keys()].map((pod) => {
+    const mine = [...acked.values()].filter((a) => a.node === pod).length;
+    const held = [...acked.keys()].filter((id) => ids.get(pod).has(id)).length;
+    return `${pod}: ${ids.get(pod).size} messages, ${held} of the ${acked.size} acked (${mine} acked by ${pod} itself)`;
+  });
+}
+
+/** Each client's first joined connection after `t`; its `since` must name every room of the client. */
+function resumedWithSince(load, t) {
+  const bad = [];
+  for (const c of load.clients) {
+    const k = c.conns.find((x) => x.readyAt && x.startedAt > t);
+    if (!k) bad.push(`${c.user}: no connection since`);
+    else if (!k.since || Object.keys(k.since).length !== c.rooms.length) bad.push(`${c.user}: since=${JSON.stringify(k.since)}`);
+  }
+  return bad;
+}
+
+export async function killAll(track) {
+  const CHAT_MS = 4000;
+  const sc = track(new Scenario(
+    'kill-all',
+    'SIGKILL every node under load, start them again on their data directories',
+    'Nine clients (three per node) chat in two rooms; all three nodes get SIGKILL at the same moment, twice. ' +
+      'Round 1: the pods are cut off the network (their veths down) and the nodes started again on their data ' +
+      "directories, so that nothing can reach them: each node's history is read through a relay inside its pod and " +
+      'must hold, from its own disk alone, every message it acked before the kill (acked = in its write-ahead log and ' +
+      'confirmed stored by a peer). Then the pods are healed, the nodes find each other and pull what they miss, the ' +
+      'clients reconnect with `since` and chat on. Round 2: SIGKILL of all three again, all three started at once with ' +
+      'the network up, as after a power cut. Nothing acked may be lost, nothing may be twice, every history equal.',
+  ));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatfaults-'));
+  const proxies = [];
+  const load = makeLoad('kall', { nodes: [1, 2, 3] });
+  const times = {};
+  try {
+    const dirs = [1, 2, 3].map(dataDir);
+    sc.check('every pod runs on a data directory (pods.sh --data-dir)', dirs.every(Boolean), `data dirs: ${dirs.join(', ')} (PODS_DATA_DIR=${process.env.PODS_DATA_DIR ?? 'auto'})`);
+    for (const i of [1, 2, 3]) proxies.push(await startProxy(i, dir));
+    sc.mark(`relays into chatpod1..3 running (pids ${proxies.map((p) => p.pid).join(', ')})`);
+    await joined(sc, load);
+    load.startSending();
+    sc.mark('load started');
+    await sleep(WARMUP_MS);
+
+    // ---- round 1: kill, restart isolated, read each node's own disk, heal
+    const R1 = 'round 1';
+    sc.mark(`${R1}: SIGKILL pod1, pod2, pod3 (${load.ackedCount()} acked so far)`);
+    const k1 = await sigkillAll(sc, [1, 2, 3], R1);
+    sc.note(`${R1}: the three SIGKILLs went out within ${k1.spreadMs.toFixed(2)} ms`);
+    const down1 = await until(() => load.clients.every((c) => !c.ready), 5000, { interval: 20, since: k1.t });
+    sc.recover(`${R1}: every client saw its connection drop`, down1, 5000);
+    // Acks read from the sockets after the kill were sent before it: counted.
+    const A1 = ackedNow(load);
+    const byNode = [1, 2, 3].map((i) => [...A1.values()].filter((a) => a.node === `pod${i}`).length);
+    sc.check(`${R1}: before the kill every node acked messages (the load ran on all three)`, byNode.every((n) => n > 0), `acked by pod1..3: ${byNode.join(', ')}`);
+    for (const i of [1, 2, 3]) {
+      const c = await pods(['cut', String(i)]);
+      sc.check(`${R1}: pods.sh cut ${i} before the start (no peer, no client can reach it)`, c.code === 0, c.stderr);
+    }
+    const tStart1 = now();
+    sc.mark(`${R1}: start pod1, pod2, pod3 on their data directories, each cut off`);
+    await Promise.all([1, 2, 3].map(startPod));
+    const ready1 = await until(async () => (await Promise.all(proxies.map(isReady))).every(Boolean), 20_000, { interval: 50, since: tStart1 });
+    sc.recover(`${R1}: every node ready (/readyz 200) alone, after its start`, ready1, 20_000);
+    const alone = await Promise.all(proxies.map(async (p) => [p.pod, await peerNames(p)]));
+    sc.check(`${R1}: each node sees no peer while its history is read (/api/cluster)`, alone.every(([, ps]) => ps.length === 0), JSON.stringify(alone));
+    const views = await fetchHistories(proxies, load.rooms);
+    const account = checkDiskViews(sc, load, views, A1, R1);
+    sc.note(`${R1}: ${A1.size} messages acked before the kill (by pod1..3: ${byNode.join(', ')}); read back alone: ${account.join('; ')}`);
+
+    const tHeal = now();
+    sc.mark(`${R1}: heal pod1, pod2, pod3`);
+    for (const i of [1, 2, 3]) {
+      const h = await pods(['heal', String(i)]);
+      sc.check(`${R1}: pods.sh heal ${i} succeeded`, h.code === 0, h.stderr);
+    }
+    const [mesh1, nodes1, back1] = await Promise.all([
+      until(
+        async () => {
+          for (const i of [1, 2, 3]) if (!sameSet(await peerNames(ep(i)), [1, 2, 3].filter((j) => j !== i).map((j) => `pod${j}`))) return false;
+          return true;
+        },
+        20_000,
+        { interval: 50, since: tHeal },
+      ),
+      untilNone(() => nodesMissing(D, load, A1), 12_000, tHeal),
+      until(() => load.clients.every((c) => c.ready), 20_000, { interval: 50, since: tHeal }),
+    ]);
+    sc.recover(`${R1}: after the heal every node sees the two others`, mesh1, 20_000);
+    sc.recover(`${R1}: after the heal every node's history holds every message acked before the kill`, nodes1, 12_000);
+    back1.detail = load.clients.filter((c) => !c.ready).map((c) => `${c.user}: ${c.events.at(-1)?.error ?? 'not ready'}`).join('; ');
+    sc.recover(`${R1}: every client reconnected after the heal`, back1, 20_000);
+    const since1 = resumedWithSince(load, k1.t);
+    sc.check(`${R1}: every client resumed every room with \`since\``, since1.length === 0, since1.join('; '));
+    const got1 = await untilNone(() => clientsMissing(load, A1), 15_000);
+    sc.recover(`${R1}: every client has every message acked before the kill, live or by history`, got1, 15_000);
+    const tBack1 = now();
+    times.round1 = { ready: ready1.ok ? ready1.ms : null, mesh: mesh1.ok ? mesh1.ms : null, clients: back1.ok ? back1.ms : null };
+    sc.mark(`${R1}: chatting for ${CHAT_MS / 1000} s`);
+    await sleep(CHAT_MS);
+
+    // ---- round 2: kill, restart all at once with the network up
+    const R2 = 'round 2';
+    sc.mark(`${R2}: SIGKILL pod1, pod2, pod3 (${load.ackedCount()} acked so far)`);
+    const k2 = await sigkillAll(sc, [1, 2, 3], R2);
+    const down2 = await until(() => load.clients.every((c) => !c.ready), 5000, { interval: 20, since: k2.t });
+    sc.recover(`${R2}: every client saw its connection drop`, down2, 5000);
+    const A2 = ackedNow(load);
+    const afterBack = load.clients.filter((c) => ![...c.acked.values()].some((a) => a.firstAt > tBack1));
+    sc.check(`${R2}: every client got acks between the restart of round 1 and this kill`, afterBack.length === 0, afterBack.map((c) => c.user).join(', '));
+    const tStart2 = now();
+    sc.mark(`${R2}: start pod1, pod2, pod3 at once on their data directories`);
+    await Promise.all([1, 2, 3].map(startPod));
+    const [ready2, nodes2, back2] = await Promise.all([
+      until(
+        async () => {
+          for (const i of [1, 2, 3]) {
+            if (!(await isReady(ep(i)))) return false;
+            if (!sameSet(await peerNames(ep(i)), [1, 2, 3].filter((j) => j !== i).map((j) => `pod${j}`))) return false;
+          }
+          return true;
+        },
+        20_000,
+        { interval: 50, since: tStart2 },
+      ),
+      untilNone(() => nodesMissing(D, load, A2), 12_000, tStart2),
+      until(() => load.clients.every((c) => c.ready), 20_000, { interval: 50, since: tStart2 }),
+    ]);
+    sc.recover(`${R2}: every node ready and in the full mesh after the start`, ready2, 20_000);
+    sc.recover(`${R2}: every node's history holds every message acked before the kill`, nodes2, 12_000);
+    back2.detail = load.clients.filter((c) => !c.ready).map((c) => `${c.user}: ${c.events.at(-1)?.error ?? 'not ready'}`).join('; ');
+    sc.recover(`${R2}: every client reconnected`, back2, 20_000);
+    const since2 = resumedWithSince(load, k2.t);
+    sc.check(`${R2}: every client resumed every room with \`since\``, since2.length === 0, since2.join('; '));
+    const got2 = await untilNone(() => clientsMissing(load, A2), 15_000);
+    sc.recover(`${R2}: every client has every message acked before the kill, live or by history`, got2, 15_000);
+    const tBack2 = now();
+    times.round2 = { ready: ready2.ok ? ready2.ms : null, clients: back2.ok ? back2.ms : null };
+    sc.mark(`${R2}: chatting for ${CHAT_MS / 1000} s`);
+    await sleep(CHAT_MS);
+
+    const tStop = await stopAndCheck(sc, load, D);
+    const quiet = load.clients.filter((c) => ![...c.acked.values()].some((a) => a.firstAt > tBack2 && a.firstAt < tStop));
+    sc.check(`${R2}: every client got acks after the restart`, quiet.length === 0, quiet.map((c) => c.user).join(', '));
+    const gaps = load.clients.flatMap((c) => c.conns.flatMap((k) => k.histories.filter((h) => h.gap && h.since).map((h) => `${c.user} conn ${k.n} ${h.room}`)));
+    sc.note(`resumes answered with gap (the since id was not on that node yet): ${gaps.length ? gaps.join(', ') : 'none'}`);
+    sc.note(`client reconnect gaps: max ${fmtMs(max(reconnectGaps(load.clients)))}`);
+    sc.summary =
+      `round 1 (alone, cut): ready ${fmtMs(times.round1.ready)}, mesh after heal ${fmtMs(times.round1.mesh)}, clients back ${fmtMs(times.round1.clients)}; ` +
+      `round 2: ready + mesh ${fmtMs(times.round2.ready)}, clients back ${fmtMs(times.round2.clients)}`;
+  } finally {
+    // Never leave a pod cut, whatever happened.
+    for (const i of [1, 2, 3]) await pods(['heal', String(i)]);
+    await load.stop();
+    for (const p of proxies) await p.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return sc;
+}
+
 export const ALL = [
   ['kill', killNode],
   ['restart', restartNode],
@@ -667,4 +932,5 @@ export const ALL = [
   ['partition', partition],
   ['rolling', rollingRestart],
   ['kill-inflight', killInFlight],
+  ['kill-all', killAll],
 ];

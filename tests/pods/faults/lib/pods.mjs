@@ -65,10 +65,20 @@ export async function podsOk(args, opts) {
 
 export const startPod = (i) => podsOk(['start', String(i), ...NODE_FLAGS], { timeoutMs: 30_000 });
 
+const podsState = () => process.env.PODS_STATE || '/tmp/chatpods';
+
 /** Path of pod I's log (kept by pods.sh in $PODS_STATE). */
 export function podLog(i) {
-  const state = process.env.PODS_STATE || '/tmp/chatpods';
-  return path.join(state, 'pods', String(i), 'log');
+  return path.join(podsState(), 'pods', String(i), 'log');
+}
+
+/** The data directory pods.sh gave pod I's node at its last start, or null (memory only). */
+export function dataDir(i) {
+  try {
+    return fs.readFileSync(path.join(podsState(), 'pods', String(i), 'data-dir'), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 /** The last `lines` lines of pod I's log matching `filter` (a RegExp), for failure reports. */
