@@ -227,3 +227,20 @@ TEST_CASE("durable store: refuses a directory it did not write") {
     CHECK(err.what == chat::store_open_error::unusable);
   }
 }
+
+TEST_CASE("ids carry their ts: what the store's key order relies on") {
+  CHECK(chat::id_carries_ts(at(1)));
+  CHECK(chat::id_carries_ts(at(0x066194d28d8b3b)));
+  auto m = at(5);
+  m.ts = 6;
+  CHECK_FALSE(chat::id_carries_ts(m));
+  m = at(5);
+  m.id = "zz";
+  CHECK_FALSE(chat::id_carries_ts(m));
+  m = at(5);
+  m.id[14] = 'x';
+  CHECK_FALSE(chat::id_carries_ts(m));
+  m = at(5);
+  m.ts = -1;
+  CHECK_FALSE(chat::id_carries_ts(m));
+}

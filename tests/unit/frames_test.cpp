@@ -73,10 +73,23 @@ TEST_CASE("message_json and message frame") {
   }
 }
 
+TEST_CASE("scrollback answer: a history frame with before and more, no gap") {
+  chat::message m{"lobby", "066194d28d8b3b-n1-000001", "ann", "hi", "", 1};
+  auto j = parsed(scrollback_frame("lobby", "066194d28d8b3c-n1-000001", {m}, true));
+  CHECK(keys(j) == strings{"before", "messages", "more", "room", "type"});
+  CHECK(j["type"] == "history");
+  CHECK(j["before"] == "066194d28d8b3c-n1-000001");
+  CHECK(j["more"] == true);
+  CHECK(j["messages"].size() == 1);
+  CHECK(j["messages"][0]["id"] == m.id);
+  CHECK_FALSE(j["messages"][0].contains("type"));
+}
+
 TEST_CASE("welcome frame") {
   limits_info l{65536, 4000, 50, 20.0, 40.0, 4194304};
   auto j = parsed(welcome_frame("n1", "s-9", "ann", l));
-  CHECK(keys(j) == strings{"limits", "node", "protocol", "session", "type", "user"});
+  CHECK(keys(j) == strings{"features", "limits", "node", "protocol", "session", "type", "user"});
+  CHECK(j["features"] == json::array({"scrollback"}));
   CHECK(j["type"] == "welcome");
   CHECK(j["node"] == "n1");
   CHECK(j["session"] == "s-9");

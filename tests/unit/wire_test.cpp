@@ -71,6 +71,8 @@ TEST_CASE("error codes have their wire names") {
   CHECK(std::string(to_string(error_code::rate_limited)) == "rate_limited");
   CHECK(std::string(to_string(error_code::too_many_rooms)) == "too_many_rooms");
   CHECK(std::string(to_string(error_code::unauthorized)) == "unauthorized");
+  CHECK(std::string(to_string(error_code::forbidden)) == "forbidden");
+  CHECK(std::string(to_string(error_code::not_found)) == "not_found");
   CHECK(std::string(to_string(error_code::internal)) == "internal");
 }
 
@@ -326,6 +328,28 @@ TEST_CASE("read: room and id") {
   check_refused(R"({"type":"read","room":"lobby","id":12})", error_code::bad_request, "read");
   check_refused(R"({"type":"read","id":"m-1"})", error_code::bad_request, "read");
   check_refused(R"({"type":"read","room":"","id":"m-1"})", error_code::bad_request, "read");
+}
+
+TEST_CASE("history (scrollback): room, before, limit 1 to 100, default 50") {
+  auto r = accepted_as<history_req>(R"({"type":"history","room":"lobby","before":"m-1"})");
+  CHECK(r.room == "lobby");
+  CHECK(r.before == "m-1");
+  CHECK(r.limit == 50);
+  CHECK(accepted_as<history_req>(R"({"type":"history","room":"lobby","before":"m-1","limit":1})").limit == 1);
+  CHECK(accepted_as<history_req>(R"({"type":"history","room":"lobby","before":"m-1","limit":100})").limit == 100);
+  CHECK(accepted_as<history_req>(R"({"type":"history","room":"lobby","before":"m-1","limit":null})").limit == 50);
+  for (const char* bad : {R"({"type":"history","room":"lobby"})", R"({"type":"history","room":"lobby","before":""})",
+                          R"({"type":"history","room":"lobby","before":7})", R"({"type":"history","before":"m-1"})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":0})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":101})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":-1})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":2.5})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":"5"})",
+                          R"({"type":"history","room":"lobby","before":"m-1","limit":1e400})"})
+    check_refused(bad, error_code::bad_request, "history");
+  check_refused(json{{"type", "history"}, {"room", "lobby"}, {"before", std::string(129, 'x')}}.dump(),
+                error_code::bad_request, "history");
+  CHECK(ref_of(history_req{}) == json("history"));
 }
 
 TEST_CASE("ping: t is any JSON value, echoed as is") {
