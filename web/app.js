@@ -4,6 +4,8 @@
 // messages) lives in `state` and localStorage, so a dropped connection or a
 // reload loses nothing: we reconnect, resume each room from its last id and
 // re-send unacked messages with their original client_id (the server dedups).
+// Where the node serves protocol 1.1 "scrollback", scrolling to the top of a
+// room asks for the messages before the oldest one shown (see loadOlder).
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const ROOM_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -17,6 +19,9 @@ const ACK_TIMEOUT_MS = 10_000;    // no ack this long: the node is stuck, move o
 const WELCOME_TIMEOUT_MS = 10_000; // no welcome this long after dialing: try again
 const CLUSTER_REFRESH_MS = 30_000; // re-read the node list this often while connected
 const MAX_KEPT = 500;             // messages kept per room in memory
+const HISTORY_PAGE = 50;          // older messages asked for per scrollback request
+const HISTORY_TIMEOUT_MS = 10_000; // no answer this long: forget the request, ask again later
+const LOAD_OLDER_PX = 150;        // ask once the list is scrolled this close to its top
 const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current', nodes: 'chat.nodes' };
 // Unsent messages belong to the user who wrote them.
 const outboxKey = () => `chat.outbox.${state.user}`;
@@ -36,6 +41,8 @@ const state = {
   dials: 0,           // connection attempts since the last welcome
   url: '',            // base URL of the node dialed last
   limits: { max_text_chars: 4000 },
+  features: new Set(), // welcome.features of the current node ("scrollback", ...)
+  older: null,        // the one scrollback request in flight: { room, before, timer }
   seq: 0,             // orders own pending messages among themselves
 };
 window.chatDebug = { state };
@@ -60,6 +67,10 @@ function newRoom(name) {
     name, messages: [], seen: new Set(), members: new Set(), typing: new Map(),
     receipts: new Map(), unread: 0, subscribed: false, requested: false,
     draft: '', lastReadSent: null,
+    // Scrollback: 'idle' (older messages may exist), 'loading', 'end' (the
+    // node said there are none) or 'failed' (olderNote says why; we stop).
+    older: 'idle', olderNote: '',
+    keep: MAX_KEPT,   // acked messages kept; raised while scrolled back (see mergeMessages)
   };
 }
 
@@ -71,27 +82,46 @@ function compareMessages(a, b) {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-// Adds server messages the room has not seen; returns how many of them
-// came from other users (what counts as unread).
-function mergeMessages(room, incoming) {
+// Adds server messages the room has not seen (ids are the dedup key, so a
+// repeated history or a scrollback page overlapping what we have adds
+// nothing twice); returns how many of them came from other users (what
+// counts as unread). `older`: a scrollback page, which is old talk: it
+// clears nobody's typing and is never trimmed away at once.
+function mergeMessages(room, incoming, { older = false } = {}) {
   let added = 0, fromOthers = 0;
   for (const m of incoming) {
     if (!m.id || room.seen.has(m.id)) continue;
     room.seen.add(m.id);
     room.messages.push({ id: m.id, ts: m.ts, user: m.user, text: m.text, state: null, el: null });
-    room.typing.delete(m.user);
+    if (!older) room.typing.delete(m.user);
     added++;
     if (m.user !== state.user) fromOthers++;
   }
   if (added) {
     room.messages.sort(compareMessages);
-    const acked = room.messages.filter((m) => m.id);
-    if (acked.length > MAX_KEPT) {
-      const drop = new Set(acked.slice(0, acked.length - MAX_KEPT));
-      room.messages = room.messages.filter((m) => !drop.has(m));
-    }
+    // The pages the user scrolled back for stay while up to MAX_KEPT new
+    // messages arrive after them (rows being read must not vanish);
+    // leaving the room's view trims it back (selectRoom).
+    if (older) room.keep = Math.max(room.keep, room.messages.filter((m) => m.id).length + MAX_KEPT);
+    else trimOldest(room);
   }
   return { added, fromOthers };
+}
+
+// Drops the oldest acked messages beyond room.keep. They are forgotten as
+// seen too, so scrolling back can load them again.
+function trimOldest(room) {
+  const acked = room.messages.filter((m) => m.id);
+  if (acked.length <= room.keep) return;
+  const drop = new Set(acked.slice(0, acked.length - room.keep));
+  room.messages = room.messages.filter((m) => !drop.has(m));
+  for (const m of drop) room.seen.delete(m.id);
+  if (room.older === 'end') room.older = 'idle';   // the beginning is no longer loaded
+}
+
+function firstId(room) {
+  for (const m of room.messages) if (m.id) return m.id;
+  return null;
 }
 
 function lastId(room) {
@@ -128,7 +158,15 @@ function leaveRoom(name) {
 
 function selectRoom(name) {
   const prev = state.rooms.get(state.current);
-  if (prev && prev.name !== name) { stopTyping(); prev.draft = ui.input.value; }
+  if (prev && prev.name !== name) {
+    stopTyping();
+    prev.draft = ui.input.value;
+    // Scrollback starts afresh on the next visit, which opens at the bottom:
+    // the pages scrolled back for are dropped, a failure may be retried.
+    prev.keep = MAX_KEPT;
+    trimOldest(prev);
+    if (prev.older === 'failed') prev.older = 'idle';
+  }
   state.current = name;
   const room = state.rooms.get(name);
   if (room) { room.unread = 0; if (prev !== room) ui.input.value = room.draft; }
@@ -294,11 +332,18 @@ function dropConnection(reason = 'client gave up', code = 4000) {
 
 function onClosed() {
   state.ws = null;
+  // A scrollback request dies with its socket, and the next node may hold
+  // more or less history: every room may ask again.
+  if (state.older) clearTimeout(state.older.timer);
+  state.older = null;
   for (const room of state.rooms.values()) {
     room.subscribed = false;
     room.typing.clear();
     for (const m of room.messages) m.inFlight = false;
+    room.older = 'idle';
+    room.olderNote = '';
   }
+  renderHistoryRow();
   clearTimeout(typingState.idleTimer);
   typingState.room = null;
   if (!state.user) { setConn('disconnected'); return; }
@@ -323,6 +368,7 @@ function send(obj) {
 function onWelcome(f, urlRooms) {
   state.node = String(f.node ?? '');
   state.limits = { ...state.limits, ...(f.limits || {}) };
+  state.features = new Set(Array.isArray(f.features) ? f.features : []);
   state.welcomed = true;
   state.attempt = 0;
   state.dials = 0;
@@ -330,6 +376,7 @@ function onWelcome(f, urlRooms) {
   learnNodes();
   Object.assign(bucket, { tokens: state.limits.burst ?? 40, at: Date.now() });
   setConn('connected');
+  renderMessages();   // the history row comes or goes with this node's features
   const rest = [...state.rooms.keys()].filter((r) => !urlRooms.includes(r));
   if (!rest.length) return;
   const since = {};
@@ -382,12 +429,17 @@ function onFrame(data, urlRooms) {
       if (room.name === state.current) renderPresence();
       break;
     case 'history': {
+      // A scrollback answer echoes `before`; the window sent after
+      // `subscribed` has none.
+      if (f.before !== undefined) { onOlderHistory(f); break; }
       if (!room) break;
       const resumed = room.seen.size > 0;   // a first history is not "unread"
       const { added, fromOthers } = mergeMessages(room, f.messages || []);
       if (resumed && room.name !== state.current) room.unread += fromOthers;
       flushOutbox();
       if (added) refreshRoom(room);
+      // Subscribed now: a user already at the top may get older messages.
+      if (room.name === state.current) checkOlderSoon();
       break;
     }
     case 'message':
@@ -423,6 +475,7 @@ function refreshRoom(room) {
 }
 
 function onError(f) {
+  if (f.ref === 'history') { onOlderError(f); return; }
   const hit = f.ref ? findPending(f.ref) : null;
   if (hit) onPublishError(f, hit);
   if (f.ref === 'subscribe') {
@@ -456,6 +509,96 @@ setInterval(() => {
   const late = [...state.rooms.values()].some((r) => r.messages.some((m) => m.inFlight && Date.now() - m.sentAt > ACK_TIMEOUT_MS));
   if (late) dropConnection('ack timeout');
 }, 2000);
+
+// ---------- scrollback: older messages on demand (protocol 1.1) ----------
+
+// Asks for the page of messages before the oldest one shown, when the user
+// has the top of the room in view. One request at a time per connection:
+// an error frame names no room, so with one in flight it is always clear
+// whose it is; a room switched to meanwhile asks once the answer is in.
+function loadOlder() {
+  const room = state.rooms.get(state.current);
+  if (!room || room.older !== 'idle' || state.older) return;
+  if (!state.features.has('scrollback') || state.conn !== 'connected' || !room.subscribed) return;
+  const before = firstId(room);
+  if (!before || ui.messages.scrollTop > LOAD_OLDER_PX) return;
+  send({ type: 'history', room: room.name, before, limit: HISTORY_PAGE });
+  room.older = 'loading';
+  const req = { room: room.name, before };
+  // A node that never answers must not leave the room "loading" for good.
+  req.timer = setTimeout(() => {
+    if (state.older !== req) return;
+    state.older = null;
+    if (room.older === 'loading') room.older = 'idle';
+    renderHistoryRow();
+    checkOlderSoon();
+  }, HISTORY_TIMEOUT_MS);
+  state.older = req;
+  renderHistoryRow();
+}
+
+// Checks after the current task, once the caller has put the scroll where
+// it belongs (selectRoom scrolls to the bottom after rendering).
+let olderCheckQueued = false;
+function checkOlderSoon() {
+  if (olderCheckQueued) return;
+  olderCheckQueued = true;
+  queueMicrotask(() => { olderCheckQueued = false; loadOlder(); });
+}
+
+function onOlderHistory(f) {
+  const req = state.older;
+  const ours = !!req && req.room === f.room && req.before === f.before;
+  if (ours) { clearTimeout(req.timer); state.older = null; }
+  const room = state.rooms.get(f.room);
+  if (room && Array.isArray(f.messages)) {
+    // A late answer to a request we gave up on is still history: keep it.
+    const oldest = firstId(room);
+    mergeMessages(room, f.messages, { older: true });
+    if (ours && room.older === 'loading') {
+      if (f.more === false) room.older = 'end';
+      else if (firstId(room) === oldest) {
+        // "More" but nothing older: asking again would get the same.
+        room.older = 'failed';
+        room.olderNote = 'No older messages could be loaded.';
+      } else room.older = 'idle';
+    }
+    if (room.name === state.current) renderMessages({ prepended: true });
+  }
+  checkOlderSoon();
+}
+
+// The request was refused. rate_limited: over the node's history budget,
+// which only a burst of requests meets; ask again in a moment (the slot
+// stays taken meanwhile, so nothing else is asked either). not_found: this
+// node does not hold the message we asked before (it keeps less history
+// than the node that gave it to us); that and the rest would be answered
+// the same again on this connection, so we stop until the next connection
+// or visit to the room.
+function onOlderError(f) {
+  const req = state.older;
+  if (!req) return;   // an error for a request we already gave up on
+  clearTimeout(req.timer);
+  if (f.code === 'rate_limited') {
+    req.timer = setTimeout(() => {
+      if (state.older !== req) return;
+      state.older = null;
+      const room = state.rooms.get(req.room);
+      if (room?.older === 'loading') room.older = 'idle';
+      checkOlderSoon();
+    }, 1000 + Math.random() * 1000);
+    return;
+  }
+  state.older = null;
+  const room = state.rooms.get(req.room);
+  if (room && room.older === 'loading') {
+    room.older = 'failed';
+    room.olderNote = f.code === 'not_found' ? 'Older messages are not available on this server.'
+      : `Older messages could not be loaded (${f.code || 'error'}).`;
+  }
+  renderHistoryRow();
+  checkOlderSoon();
+}
 
 // ---------- typing and read receipts ----------
 
@@ -603,15 +746,61 @@ function discard(m) {
   renderMessages();
 }
 
-function renderMessages() {
+// The top row of a room's list while the node serves scrollback: what
+// loading older messages is doing. One element, showing the current room;
+// its text changes but never its height, so it moves no message.
+const historyRow = el('li', { 'data-testid': 'history-status', class: 'history-status' });
+const HISTORY_TEXT = {
+  idle: 'Scroll up for older messages',
+  loading: 'Loading older messages…',
+  end: 'Beginning of history',
+};
+
+function renderHistoryRow() {
   const room = state.rooms.get(state.current);
-  const stick = isNearBottom();
+  if (!room) return;
+  const text = room.older === 'failed' ? room.olderNote : HISTORY_TEXT[room.older];
+  historyRow.textContent = text;
+  historyRow.title = text;
+  historyRow.dataset.state = room.older;
+}
+
+// The first message row at least partly in view, and where it is, so a
+// render can leave it there.
+function topVisibleMessage() {
+  const top = ui.messages.getBoundingClientRect().top;
+  for (const row of ui.messages.children) {
+    if (!row.msg) continue;
+    const r = row.getBoundingClientRect();
+    if (r.bottom > top) return { m: row.msg, offset: r.top - top };
+  }
+  return null;
+}
+
+function keepInPlace(anchor) {
+  const row = anchor?.m.el;
+  if (!row?.isConnected) return;
+  const offset = row.getBoundingClientRect().top - ui.messages.getBoundingClientRect().top;
+  ui.messages.scrollTop += offset - anchor.offset;
+}
+
+// `prepended`: older messages came in above what the user reads.
+function renderMessages({ prepended = false } = {}) {
+  const room = state.rooms.get(state.current);
+  const l = ui.messages;
+  // A user at the bottom stays there, to see what comes in; one scrolled
+  // up stays on the message they were looking at, whatever is added or
+  // grows above it (the list has overflow-anchor: none, we do it here).
+  // After a scrollback page only a list that did not scroll yet stays at
+  // the bottom: there the user was reading the newest messages.
+  const stick = prepended ? l.scrollHeight <= l.clientHeight + 1 : isNearBottom();
+  const anchor = stick ? null : topVisibleMessage();
   if (!room) { ui.messages.replaceChildren(el('li', { class: 'empty', text: 'Join a room to start chatting.' })); return; }
   if (!room.messages.length) { ui.messages.replaceChildren(el('li', { class: 'empty', text: 'No messages yet. Say hi!' })); return; }
   // Rows are rebuilt only when their content changed (state, id, ts).
   const rows = room.messages.map((m) => {
     const key = `${m.id}|${m.state}|${m.ts}`;
-    if (!m.el || m.elKey !== key) { m.el = messageElement(m); m.elKey = key; }
+    if (!m.el || m.elKey !== key) { m.el = messageElement(m); m.elKey = key; m.el.msg = m; }
     return m.el;
   });
   // "seen by" sits under the last message each reader has read.
@@ -625,8 +814,12 @@ function renderMessages() {
     const close = prev && (!m.ts || !prev.ts || parseTs(m.ts) - parseTs(prev.ts) < 5 * 60_000);
     m.el.classList.toggle('cont', !!close && prev.user === m.user && !prev.el.lastChild.textContent);
   });
-  syncChildren(ui.messages, rows);
+  const top = state.features.has('scrollback') && firstId(room) ? [historyRow] : [];
+  renderHistoryRow();
+  syncChildren(ui.messages, [...top, ...rows]);
   if (stick) scrollToBottom();
+  else keepInPlace(anchor);
+  checkOlderSoon();
 }
 
 function renderPresence() {
@@ -825,6 +1018,7 @@ ui.input.addEventListener('keydown', (e) => {
 });
 ui.input.addEventListener('input', () => { autosize(); renderComposer(); onUserTyping(); });
 ui.input.addEventListener('blur', stopTyping);
+ui.messages.addEventListener('scroll', loadOlder, { passive: true });
 ui.signOut.addEventListener('click', signOut);
 
 document.addEventListener('visibilitychange', () => {

@@ -134,8 +134,9 @@ process.on('exit', () => {
 /**
  * Starts one Chromium on a fresh temporary profile and returns
  * { context, page, pid, profile, errors } (errors: uncaught page exceptions).
+ * args: further Chromium flags.
  */
-export async function launchUser(label, { viewport = { width: 960, height: 620 } } = {}) {
+export async function launchUser(label, { viewport = { width: 960, height: 620 }, args = [] } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `${TMP_PREFIX}${process.pid}-${label}-`));
   const before = new Set(childrenOf(process.pid));
   let context;
@@ -143,7 +144,7 @@ export async function launchUser(label, { viewport = { width: 960, height: 620 }
     context = await chromium.launchPersistentContext(profile, {
       executablePath: executable(),
       headless: true,
-      args: ARGS,
+      args: [...ARGS, ...args],
       viewport,
       deviceScaleFactor: 1,
       locale: 'en-US',

@@ -110,6 +110,33 @@ export async function sideBySide(file, host, shots) {
   }
 }
 
+/**
+ * Chromium flags for a user whose page comes from servePageFrom: Chromium
+ * takes a page served that way for one from the public internet and would
+ * block its WebSocket to 127.0.0.1 (Local Network Access).
+ */
+export const SERVED_PAGE_ARGS = ['--disable-features=LocalNetworkAccessChecks'];
+
+/**
+ * Serves the chat page's files (index.html, app.js, style.css) to `user`'s
+ * page from `dir` instead of from the node at `origin`, which embeds the copy
+ * it was built with: for work on the page without rebuilding chatd.
+ * Everything else (the WebSocket, /api/...) still goes to the node. Launch
+ * that user with `args: SERVED_PAGE_ARGS`.
+ */
+export async function servePageFrom(user, dir, origin) {
+  const files = { '/': 'index.html', '/index.html': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
+  const types = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
+  await user.page.route((url) => url.origin === origin && url.pathname in files, (route) => {
+    const name = files[new URL(route.request().url()).pathname];
+    route.fulfill({
+      status: 200,
+      contentType: `${types[name.split('.').pop()]}; charset=utf-8`,
+      body: fs.readFileSync(path.join(dir, name)),
+    });
+  });
+}
+
 // ---------------------------------------------------------------- page reads
 
 /** Every message row of the shown room: { id, user, state, text, html }. */
