@@ -42,6 +42,9 @@ using read_atom = caf::atom_constant<caf::atom("cs_read")>;
 
 // connection -> history reader: scrollback
 using history_atom = caf::atom_constant<caf::atom("hr_before")>;
+// chat server -> history reader: what this node holds (for its pulls), and a
+// page of a peer's pull (scans of the whole store stay off the chat server)
+using marks_atom = caf::atom_constant<caf::atom("hr_marks")>;
 
 // chat server <-> chat server
 using replicate_atom = caf::atom_constant<caf::atom("cs_repl")>;

@@ -126,6 +126,13 @@ void check_ready(self_ptr self) {
   }
 }
 
+void pull_done(self_ptr self, const caf::node_id& node) {
+  auto& st = self->state;
+  st.pulled.insert(node);
+  st.awaiting_pull.erase(node);
+  check_ready(self);
+}
+
 /// Stores messages that came from a peer; those new here go live to the
 /// room's local connections (which drop ids they already have).
 void merge(self_ptr self, const std::vector<message>& msgs) {
@@ -144,31 +151,40 @@ void merge(self_ptr self, const std::vector<message>& msgs) {
 /// Pulls what a peer holds that we may not, a page at a time: a node that
 /// was down gets what it missed after its newest message of each room; an
 /// empty one gets every room's retained history.
-void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs, room_marks marks = {},
-               std::string from_room = {}, std::string after_id = {}, std::size_t total = 0) {
-  if (from_room.empty() && after_id.empty())
-    marks = self->state.store->marks();
-  auto shared_marks = std::make_shared<room_marks>(std::move(marks));
-  self->request(cs, std::chrono::seconds(10), pull_atom::value, *shared_marks, from_room, after_id)
+void pull_pages(self_ptr self, const caf::node_id& node, const caf::actor& cs, std::shared_ptr<const room_marks> marks,
+                std::string from_room, std::string after_id, std::size_t total) {
+  self->request(cs, std::chrono::seconds(10), pull_atom::value, *marks, from_room, after_id)
     .then(
       [=](const pull_page& page) {
         auto& st = self->state;
         merge(self, page.messages);
         auto n = total + page.messages.size();
         if (!page.done && !page.messages.empty() && st.peers.count(node) && st.peers.at(node) == cs) {
-          pull_from(self, node, cs, std::move(*shared_marks), page.next_room, page.next_id, n);
+          pull_pages(self, node, cs, marks, page.next_room, page.next_id, n);
           return;
         }
-        st.pulled.insert(node);
-        st.awaiting_pull.erase(node);
+        pull_done(self, node);
         spdlog::info("chat: pulled {} message(s) from node {}", n, to_string(node));
-        check_ready(self);
       },
       [=](const caf::error& err) {
         spdlog::warn("chat: history pull from {} failed: {}", to_string(node), self->system().render(err));
-        self->state.awaiting_pull.erase(node);
-        check_ready(self);
+        pull_done(self, node);
       });
+}
+
+/// What this node holds is read by the history reader (a scan of the store).
+void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
+  auto reader = lookup(self->system(), registry_name::history_reader);
+  if (!reader) {
+    pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0);
+    return;
+  }
+  self->request(reader, std::chrono::seconds(10), marks_atom::value, local_proof{})
+    .then(
+      [=](room_marks& marks) {
+        pull_pages(self, node, cs, std::make_shared<const room_marks>(std::move(marks)), {}, {}, 0);
+      },
+      [=](const caf::error&) { pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0); });
 }
 
 void peer_lost(self_ptr self, const caf::node_id& node) {
@@ -519,7 +535,16 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         refuse(self, "pull");
         return caf::sec::request_receiver_down;
       }
-      return self->state.store->pull(theirs, from_room, after_id, self->state.cfg.pull_page);
+      // Read by the history reader, answered from here.
+      auto reader = lookup(self->system(), registry_name::history_reader);
+      if (!reader)
+        return caf::sec::request_receiver_down;
+      auto rp = self->make_response_promise<pull_page>();
+      self->request(reader, std::chrono::seconds(10), pull_atom::value, theirs, from_room, after_id,
+                    self->state.cfg.pull_page, local_proof{})
+        .then([rp](pull_page& page) mutable { rp.deliver(std::move(page)); },
+              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](pg_changes_atom, const cluster::changes& cs) {
       if (!from_this_node(self))

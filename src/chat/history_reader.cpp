@@ -13,6 +13,9 @@ caf::behavior history_reader(caf::event_based_actor* self, std::shared_ptr<histo
         return caf::sec::request_receiver_down;
       return store->before(room, before, limit);
     },
+    [=](marks_atom, local_proof) { return store->marks(); },
+    [=](pull_atom, const room_marks& theirs, const std::string& from_room, const std::string& after_id,
+        std::size_t max, local_proof) { return store->pull(theirs, from_room, after_id, max); },
   };
 }
 
