@@ -1,11 +1,14 @@
 // Fills a node's history store (--data-dir) with ROOMS rooms of PER messages
 // each, as a node would have stored them, for the restart benchmark
 // (bench/run.sh restart). Writes RocksDB directly in large batches, with the
-// store's own key layout (src/chat/store_keys.hpp), timestamps starting
-// --age-s seconds ago.
+// store's own key layout (src/chat/store_keys.hpp). Each room's messages
+// are spread evenly over the last --age-s seconds, as a room written to all
+// day would be (a restart then pulls each room's window and the last
+// minute, not everything).
 //
 //   chat_store_fill --dir DIR [--rooms 1000] [--per-room 10000] [--text-bytes 100] [--age-s 86400]
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,7 +66,8 @@ int main(int argc, char** argv) {
   auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
-  std::int64_t ts = now_us - age_s * 1'000'000;
+  std::int64_t start = now_us - age_s * 1'000'000;
+  std::int64_t step = std::max<std::int64_t>(rooms, age_s * 1'000'000 / per_room);
   std::string text(static_cast<std::size_t>(text_bytes), 'x');
   rocksdb::WriteOptions w;
   w.disableWAL = true; // flushed at the end; a crash of this tool leaves no store to trust anyway
@@ -72,7 +76,8 @@ int main(int argc, char** argv) {
     std::string room = "fill-" + std::to_string(r);
     for (long i = 0; i < per_room; ++i) {
       char id[64];
-      std::snprintf(id, sizeof(id), "%014llx-fill-000001", static_cast<unsigned long long>(++ts));
+      std::int64_t ts = start + i * step + r; // unique across rooms too
+      std::snprintf(id, sizeof(id), "%014llx-fill-000001", static_cast<unsigned long long>(ts));
       chat::message m{room, id, "user" + std::to_string(i % 50), text, "c" + std::to_string(i), ts};
       batch.Put(keys::message_key(m.room, m.id), keys::encode_value(m));
       batch.Put(keys::retry_key(m.room, m.user, m.client_id), m.id);
