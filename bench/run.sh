@@ -20,7 +20,7 @@
 #
 # Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1),
 # WARMUP (s, 3), DURATION (s, 7), NODES (scenario1/2: 3), SWEEP_RATES
-# ("15 30 60 90 120"), LOADGEN_THREADS (1), HTTP_BASE (28080), CLUSTER_BASE
+# ("15 30 60 90 120"), LOADGEN_THREADS (1), HTTP_BASE (28080), ADMIN_BASE (28180), CLUSTER_BASE
 # (29100), FLOOR_PORT (28090), IDLE_CLIENTS (20000), CHATD (build/chatd),
 # SKIP_BUILD=1 to use what is built, RESULTS (bench/results), REFERENCE (1: run
 # the Socket.IO reference in scenarios 1, 2, sweep and ceiling; 0: skip it),
@@ -39,6 +39,7 @@ REPS_SET=${REPS:-}
 WARMUP=${WARMUP:-3}
 DURATION=${DURATION:-7}
 HTTP_BASE=${HTTP_BASE:-28080}
+ADMIN_BASE=${ADMIN_BASE:-28180}
 CLUSTER_BASE=${CLUSTER_BASE:-29100}
 FLOOR_PORT=${FLOOR_PORT:-28090}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
@@ -145,6 +146,7 @@ start_nodes() {
   for i in $(seq 1 "$n"); do
     port_free $((HTTP_BASE + i)) || die "port $((HTTP_BASE + i)) is in use (set HTTP_BASE)"
     port_free $((CLUSTER_BASE + i)) || die "port $((CLUSTER_BASE + i)) is in use (set CLUSTER_BASE)"
+    port_free $((ADMIN_BASE + i)) || die "port $((ADMIN_BASE + i)) is in use (set ADMIN_BASE)"
     peers+="${peers:+,}127.0.0.1:$((CLUSTER_BASE + i))"
   done
   for i in $(seq 1 "$n"); do
@@ -152,18 +154,18 @@ start_nodes() {
     [[ -n ${NODE_DATA:-} ]] && data=(--data-dir "$NODE_DATA/node$i")
     "$CHATD" --node-name "bench$i" --http-addr 127.0.0.1 --http-port $((HTTP_BASE + i)) \
       --cluster-addr 127.0.0.1 --cluster-port $((CLUSTER_BASE + i)) --advertise-addr 127.0.0.1 \
-      --peers "$peers" --discovery-interval-ms 500 \
+      --admin-addr 127.0.0.1 --admin-port $((ADMIN_BASE + i)) --peers "$peers" --discovery-interval-ms 500 \
       --rate-per-s 1000000 --burst 1000000 --max-queue-bytes 67108864 --max-rooms 1000 \
       "${data[@]}" "${NODE_FLAGS[@]}" --log-level warn >>"$logs/node$i.log" 2>&1 &
     node_pids+=($!)
     all_pids+=($!)
   done
   for i in $(seq 1 "$n"); do
-    local url="http://127.0.0.1:$((HTTP_BASE + i))" ok=0
+    local url="http://127.0.0.1:$((HTTP_BASE + i))" admin="http://127.0.0.1:$((ADMIN_BASE + i))" ok=0
     for _ in $(seq 1 300); do
       if curl -fsS "$url/readyz" >/dev/null 2>&1 &&
-        curl -fsS "$url/metrics" 2>/dev/null | grep -q "^chat_cluster_peers $((n - 1))$" &&
-        curl -fsS "$url/metrics" 2>/dev/null | grep -q "^chat_group_members{group=\"chat_servers\"} $n$"; then
+        curl -fsS "$admin/metrics" 2>/dev/null | grep -q "^chat_cluster_peers $((n - 1))$" &&
+        curl -fsS "$admin/metrics" 2>/dev/null | grep -q "^chat_group_members{group=\"chat_servers\"} $n$"; then
         ok=1
         break
       fi
@@ -243,6 +245,7 @@ stop_reference() {
 }
 
 node_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((HTTP_BASE + i))"; done; echo "$s"; }
+admin_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((ADMIN_BASE + i))"; done; echo "$s"; }
 sio_endpoints() { local i s=""; for i in $(seq 1 "$1"); do s+="${s:+,}127.0.0.1:$((SIO_BASE + i))"; done; echo "$s"; }
 pid_list() { local IFS=,; echo "$*"; }
 
@@ -302,7 +305,7 @@ fanout_chat() {
   if [[ -n $probe_event ]]; then
     count=(perf stat -x, -e "$probe_event" -p "$(pid_list "${node_pids[@]}")" -o "$csv" --)
   fi
-  "${count[@]}" "$LOADGEN" fanout "${hook[@]}" --endpoints "$(node_endpoints "$n")" --metrics "$(node_endpoints "$n")" \
+  "${count[@]}" "$LOADGEN" fanout "${hook[@]}" --endpoints "$(node_endpoints "$n")" --metrics "$(admin_endpoints "$n")" \
     --pids "$(pid_list "${node_pids[@]}")" --threads "$LOADGEN_THREADS" --warmup "$WARMUP" --duration "$DURATION" \
     --label chat --scenario "$variant" --room-prefix "r$rep-" --json "$json" "$@" ||
     log "$variant rep $rep: chatd run incomplete (see the JSON)"
@@ -521,7 +524,7 @@ restart() {
       t0=$(date +%s.%N)
       "$CHATD" --node-name bench1 --http-addr 127.0.0.1 --http-port $((HTTP_BASE + 1)) \
         --cluster-addr 127.0.0.1 --cluster-port $((CLUSTER_BASE + 1)) --advertise-addr 127.0.0.1 \
-        --peers "127.0.0.1:$((CLUSTER_BASE + 1)),127.0.0.1:$((CLUSTER_BASE + 2))" --discovery-interval-ms 500 \
+        --admin-addr 127.0.0.1 --admin-port $((ADMIN_BASE + 1)) --peers "127.0.0.1:$((CLUSTER_BASE + 1)),127.0.0.1:$((CLUSTER_BASE + 2))" --discovery-interval-ms 500 \
         --data-dir "$data_tmp/node1" --log-level info >>"$out/logs/restart-$who.log" 2>&1 &
       pid=$!
       all_pids+=("$pid")

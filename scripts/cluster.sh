@@ -2,7 +2,8 @@
 # Starts a local cluster of N nodes (default 3) on 127.0.0.1 and keeps it in
 # the foreground until Ctrl-C (or SIGTERM), then stops every node by PID.
 # Node i serves http://127.0.0.1:(HTTP_BASE+i)/ and peers on port
-# CLUSTER_BASE+i (defaults 8080 and 9100); every node gets the same static
+# CLUSTER_BASE+i (defaults 8080 and 9100), its admin port (/metrics, the
+# full /api/cluster) on ADMIN_BASE+i (default 9180); every node gets the same static
 # peer list and finds the others through the same discovery code a
 # Kubernetes pod uses. A node that exits while starting (its port taken, a
 # bad flag) or is not ready within 20 s stops the whole cluster, exit 1.
@@ -25,6 +26,7 @@ n=${N:-${1:-3}}
 bin=${CHATD:-build/chatd}
 http_base=${HTTP_BASE:-8080}
 cluster_base=${CLUSTER_BASE:-9100}
+admin_base=${ADMIN_BASE:-9180}
 logs=${CLUSTER_LOGS:-/tmp/chat-cluster}
 mkdir -p "$logs"
 certs=${CLUSTER_CERTS:-$logs/certs}
@@ -65,6 +67,7 @@ for i in $(seq 1 "$n"); do
                                   --cluster-tls-ca "$certs/ca.pem")
   "$bin" "${tls[@]}" "${store[@]}" --node-name "node$i" --http-addr 127.0.0.1 --http-port $((http_base + i)) \
     --cluster-addr 127.0.0.1 --cluster-port $((cluster_base + i)) --peers "$peers" --allowed-origins "$origins" \
+    --admin-addr 127.0.0.1 --admin-port $((admin_base + i)) \
     --discovery-interval-ms 1000 --peer-timeout-ms 4000 >"$logs/node$i.log" 2>&1 &
   pids+=($!)
 done
@@ -110,6 +113,7 @@ for i in $(seq 1 "$n"); do
   if [ -n "$data" ]; then where="data in $data/node$i"; else where="history in memory only (DATA_BASE=none)"; fi
   echo "  node$i  http://127.0.0.1:$((http_base + i))/  $where"
 done
+echo "metrics (admin ports): http://127.0.0.1:$((admin_base + 1))/metrics ... http://127.0.0.1:$((admin_base + n))/metrics"
 echo "open two of them in two browser tabs and chat; Ctrl-C stops the cluster"
 wait -n "${pids[@]}" || true
 echo "a node exited; see $logs"

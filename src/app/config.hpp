@@ -13,6 +13,9 @@ struct config {
   std::string node_name;
   std::string http_addr = "0.0.0.0";
   std::uint16_t http_port = 8080;
+  /// Metrics, the full cluster view and debug hooks; port 0: none.
+  std::string admin_addr = "127.0.0.1";
+  std::uint16_t admin_port = 9180;
   std::string cluster_addr = "0.0.0.0";
   std::uint16_t cluster_port = 9100;
   std::string advertise_addr;

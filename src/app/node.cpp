@@ -246,6 +246,22 @@ int run_node(const config& cfg) {
     return 2;
   }
   lst->run();
+  // Operators' port: outlives the drain, so metrics show it to the end.
+  std::shared_ptr<net::listener> admin;
+  if (cfg.admin_port != 0) {
+    try {
+      auto addr = asio::ip::make_address(cfg.admin_addr);
+      admin = std::make_shared<net::listener>(lanes, asio::ip::tcp::endpoint{addr, cfg.admin_port}, ctx,
+                                              net::port_role::admin_port);
+    } catch (const std::exception& e) {
+      spdlog::critical("cannot listen on the admin port {}:{}: {}", cfg.admin_addr, cfg.admin_port, e.what());
+      lst->stop();
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(portal, caf::exit_reason::user_shutdown);
+      return 2;
+    }
+    admin->run();
+  }
 
   asio::signal_set signals{ioc, SIGINT, SIGTERM};
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -256,8 +272,9 @@ int run_node(const config& cfg) {
   });
 
   lanes.start();
-  spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({})", cfg.node_name, cfg.http_addr, cfg.http_port,
-               cfg.cluster_addr, cfg.cluster_port, cluster_tls(cfg) ? "mutual TLS" : "plaintext");
+  spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({}) admin {}", cfg.node_name, cfg.http_addr,
+               cfg.http_port, cfg.cluster_addr, cfg.cluster_port, cluster_tls(cfg) ? "mutual TLS" : "plaintext",
+               admin ? fmt::format("http://{}:{}/", cfg.admin_addr, cfg.admin_port) : std::string("off"));
 
   int code = latch.wait();
   lanes.stop();

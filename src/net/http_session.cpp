@@ -36,7 +36,8 @@ bool is_http_error(const beast::error_code& ec) {
 
 } // namespace
 
-http_session::http_session(asio::ip::tcp::socket socket, server_context& ctx) : stream_(std::move(socket)), ctx_(ctx) {}
+http_session::http_session(asio::ip::tcp::socket socket, server_context& ctx, port_role role)
+  : stream_(std::move(socket)), ctx_(ctx), role_(role) {}
 
 void http_session::run() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -82,7 +83,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     write(std::move(res));
     return;
   }
-  if (beast::websocket::is_upgrade(req) && target_path(req.target()) == "/ws") {
+  if (role_ == port_role::public_port && beast::websocket::is_upgrade(req) && target_path(req.target()) == "/ws") {
     upgrade(std::move(req));
     return;
   }
@@ -91,7 +92,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     health(std::move(req));
     return;
   }
-  write(handle_request(ctx_, req), head);
+  write(handle_request(ctx_, req, role_), head);
 }
 
 // A request we could not parse still gets a status, so that a client (or a

@@ -15,7 +15,7 @@ namespace chat::net {
 /// the socket to a websocket_session.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(boost::asio::ip::tcp::socket socket, server_context& ctx);
+  http_session(boost::asio::ip::tcp::socket socket, server_context& ctx, port_role role);
   void run();
 
 private:
@@ -33,6 +33,7 @@ private:
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   server_context& ctx_;
+  port_role role_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::optional<boost::asio::steady_timer> health_timer_;
   bool lingering_ = false;

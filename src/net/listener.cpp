@@ -19,8 +19,8 @@ bool resource_shortage(const boost::system::error_code& ec) {
 
 } // namespace
 
-listener::listener(io_lanes& lanes, asio::ip::tcp::endpoint endpoint, server_context& ctx)
-  : lanes_(lanes), acceptor_(lanes.main()), retry_(acceptor_.get_executor()), ctx_(ctx) {
+listener::listener(io_lanes& lanes, asio::ip::tcp::endpoint endpoint, server_context& ctx, port_role role)
+  : lanes_(lanes), acceptor_(lanes.main()), retry_(acceptor_.get_executor()), ctx_(ctx), role_(role) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -56,7 +56,7 @@ void listener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket soc
     spdlog::warn("http: accepting connections again");
   boost::system::error_code ignored;
   socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  std::make_shared<http_session>(std::move(socket), ctx_)->run();
+  std::make_shared<http_session>(std::move(socket), ctx_, role_)->run();
   do_accept();
 }
 

@@ -14,7 +14,8 @@ namespace chat::net {
 /// on the next lane, round robin.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  listener(io_lanes& lanes, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx);
+  listener(io_lanes& lanes, boost::asio::ip::tcp::endpoint endpoint, server_context& ctx,
+           port_role role = port_role::public_port);
   void run();
   void stop();
 
@@ -27,6 +28,7 @@ private:
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_;
   server_context& ctx_;
+  port_role role_;
   accept_backoff backoff_;
 };
 

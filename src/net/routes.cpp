@@ -279,13 +279,60 @@ std::string metrics_text(server_context& ctx) {
   return out;
 }
 
-http_response handle_request(server_context& ctx, const http_request& req) {
-  auto path = target_path(req.target());
-  bool get = req.method() == http::verb::get || req.method() == http::verb::head;
+namespace {
+
+http_response readiness(server_context& ctx, const http_request& req) {
+  // A node whose store fails writes can ack nothing: send no one there.
+  bool writable = ctx.stats->store_writable;
+  bool ready = ctx.stats->ready && !ctx.stats->draining && writable;
+  return json_reply(req, ready ? http::status::ok : http::status::service_unavailable,
+                    {{"ready", ready},
+                     {"draining", ctx.stats->draining.load()},
+                     {"store_writable", writable},
+                     {"node", ctx.cfg.node_name}});
+}
+
+/// What an operator reads: never on the public port, since it names
+/// addresses inside the cluster and, with --metrics-per-room, rooms.
+http_response admin_request(server_context& ctx, const http_request& req, std::string_view path) {
 #ifdef CHAT_FAULT_HOOKS
   if (path.substr(0, 7) == "/debug/")
     return debug(ctx, req, path);
 #endif
+  if (req.method() != http::verb::get && req.method() != http::verb::head)
+    return json_error(req, http::status::method_not_allowed, "bad_request", "only GET is served here");
+  if (path == "/healthz")
+    return health_response(ctx, req, "not probed");
+  if (path == "/readyz")
+    return readiness(ctx, req);
+  if (path == "/metrics")
+    return reply(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text(ctx));
+  if (path == "/api/cluster")
+    return json_reply(req, http::status::ok, cluster_json(ctx));
+  return json_error(req, http::status::not_found, "not_found", "no such path on the admin port");
+}
+
+/// What pages need to fail over: node names and the URLs browsers reach
+/// them at, nothing about the cluster's own addresses.
+json public_cluster_json(server_context& ctx) {
+  auto full = cluster_json(ctx);
+  json peers = json::array();
+  for (const auto& p : full["peers"]) {
+    json peer{{"node", p["node"]}};
+    if (p.contains("url"))
+      peer["url"] = p["url"];
+    peers.push_back(std::move(peer));
+  }
+  return {{"node", full["node"]}, {"url", full["url"]}, {"ready", full["ready"]}, {"peers", std::move(peers)}};
+}
+
+} // namespace
+
+http_response handle_request(server_context& ctx, const http_request& req, port_role role) {
+  auto path = target_path(req.target());
+  if (role == port_role::admin_port)
+    return admin_request(ctx, req, path);
+  bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   if (!get)
     return json_error(req, http::status::method_not_allowed, "bad_request", "only GET is served here");
   if (path == "/" || path == "/index.html")
@@ -296,21 +343,11 @@ http_response handle_request(server_context& ctx, const http_request& req) {
     return asset(req, "style.css", "text/css; charset=utf-8");
   if (path == "/healthz") // answered by http_session after a round trip through the chat server
     return health_response(ctx, req, "not probed");
-  if (path == "/readyz") {
-    // A node whose store fails writes can ack nothing: send no one there.
-    bool writable = ctx.stats->store_writable;
-    bool ready = ctx.stats->ready && !ctx.stats->draining && writable;
-    return json_reply(req, ready ? http::status::ok : http::status::service_unavailable,
-                      {{"ready", ready},
-                       {"draining", ctx.stats->draining.load()},
-                       {"store_writable", writable},
-                       {"node", ctx.cfg.node_name}});
-  }
-  if (path == "/metrics")
-    return reply(req, http::status::ok, "text/plain; version=0.0.4; charset=utf-8", metrics_text(ctx));
+  if (path == "/readyz")
+    return readiness(ctx, req);
   if (path == "/api/cluster") {
     // Pages read the other nodes' URLs from here, possibly across origins.
-    auto res = json_reply(req, http::status::ok, cluster_json(ctx));
+    auto res = json_reply(req, http::status::ok, public_cluster_json(ctx));
     res.set(http::field::access_control_allow_origin, "*");
     return res;
   }

@@ -9,9 +9,11 @@ namespace chat::net {
 using http_request = boost::beast::http::request<boost::beast::http::string_body>;
 using http_response = boost::beast::http::response<boost::beast::http::string_body>;
 
-/// Answers every plain HTTP request: the page, health, metrics, cluster and
-/// history APIs, and (with --debug-endpoints) the fault hooks.
-http_response handle_request(server_context& ctx, const http_request& req);
+/// Answers every plain HTTP request. On the public port: the page, health,
+/// the history API and the public cluster view. On the admin port: health,
+/// metrics, the full cluster view and (with --debug-endpoints) the fault
+/// hooks.
+http_response handle_request(server_context& ctx, const http_request& req, port_role role);
 
 /// `{"error": code, "message": text}` with the given status.
 http_response json_error(const http_request& req, boost::beast::http::status status, const std::string& code,

@@ -30,6 +30,11 @@ private:
   std::map<std::string, std::weak_ptr<websocket_session>> sessions_;
 };
 
+/// Which listener a connection came in on. The public port serves clients
+/// (page, WebSocket, health, history, the public cluster view); the admin
+/// port serves operators (metrics, the full cluster view, debug hooks).
+enum class port_role { public_port, admin_port };
+
 /// What the HTTP side shares: one per node, outlives every session.
 struct server_context {
   caf::actor_system& sys;

@@ -232,7 +232,7 @@ test('/healthz is 503 while the actors cannot run, and 200 again once they can',
   const ok = await getJson(node.url('/healthz'));
   assert.equal(ok.status, 200);
   assert.equal(ok.json.status, 'ok');
-  const stall = await post(node.url('/debug/stall/actors?ms=6000'));
+  const stall = await post(node.adminUrl('/debug/stall/actors?ms=6000'));
   assert.equal(stall.status, 200, stall.text);
   const sick = await getJson(node.url('/healthz'), { timeoutMs: 5000 });
   assertJsonError(sick, 503, 'unhealthy');
@@ -269,11 +269,11 @@ test('with --auth-secret, room history needs a token that allows the room; metri
   assert.equal(byHeader.status, 200);
   assert.equal(byHeader.json.length, 1);
 
-  const text = (await getText(node.url('/metrics'))).text;
+  const text = (await getText(node.adminUrl('/metrics'))).text;
   assert.ok(!text.includes(room), 'no room name in /metrics');
   assert.match(text, /^chat_history_messages 1$/m, 'the total over all rooms instead');
   assert.match(text, /^chat_group_members\{group="chat_servers"\} 1$/m);
-  const cl = await getJson(node.url('/api/cluster'));
+  const cl = await getJson(node.adminUrl('/api/cluster'));
   assert.ok(!cl.text.includes(room), 'no room name in /api/cluster');
   assert.equal(cl.json.groups.chat_servers, 1);
   await c.close();
@@ -293,10 +293,10 @@ test('without --auth-secret, history and cluster stay open and per room; /metric
     await c.close();
   }
   // By default no series names a room: rooms are users' words, and unbounded.
-  await waitFor(async () => /^chat_history_messages 1$/m.test((await getText(node.url('/metrics'))).text), 5000, {
+  await waitFor(async () => /^chat_history_messages 1$/m.test((await getText(node.adminUrl('/metrics'))).text), 5000, {
     what: 'the total history series',
   });
-  const text = (await getText(node.url('/metrics'))).text;
+  const text = (await getText(node.adminUrl('/metrics'))).text;
   assert.ok(!text.includes(room), 'no room name in /metrics by default');
   assert.match(text, /^chat_group_members\{group="chat_servers"\} 1$/m);
   const m = await metrics(perRoom);

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { assertHistoryOrder, compareHistory } from './lib/checks.mjs';
-import { connect, unique } from './lib/client.mjs';
-import { getJson, getText, metrics, roomHistory } from './lib/http.mjs';
+import { connect, unique, upgradeStatus } from './lib/client.mjs';
+import { getJson, getText, metrics, post, roomHistory } from './lib/http.mjs';
 import { startNode, waitFor } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
@@ -359,8 +359,8 @@ test('/healthz and /readyz answer 200', async () => {
   assert.equal((await getText(node.url('/readyz'))).status, 200);
 });
 
-test('/metrics is Prometheus text with a chat_connections gauge that counts connections', async () => {
-  const res = await getText(node.url('/metrics'));
+test('/metrics is Prometheus text on the admin port, with a chat_connections gauge that counts connections', async () => {
+  const res = await getText(node.adminUrl('/metrics'));
   assert.equal(res.status, 200);
   assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
   assert.match(res.text, /^# TYPE chat_connections gauge$/m);
@@ -390,6 +390,21 @@ test('/metrics is Prometheus text with a chat_connections gauge that counts conn
   await waitFor(async () => (await metrics(node)).get('chat_connections') === before, 5000, {
     what: `chat_connections back to ${before}`,
   });
+});
+
+test('the public port serves no /metrics, no /debug and only the public part of /api/cluster; the admin port no page and no WebSocket', async () => {
+  for (const p of ['/metrics', '/debug/crash/chat_server']) {
+    const res = p.startsWith('/debug') ? await post(node.url(p)) : await getText(node.url(p));
+    assert.equal(res.status, p.startsWith('/debug') ? 405 : 404, p);
+  }
+  const pub = await getJson(node.url('/api/cluster'));
+  assert.deepEqual(Object.keys(pub.json).sort(), ['node', 'peers', 'ready', 'url']);
+  const full = await getJson(node.adminUrl('/api/cluster'));
+  for (const k of ['node_id', 'cluster_addr', 'groups']) assert.ok(k in full.json, k);
+  assert.equal((await getText(node.adminUrl('/'))).status, 404);
+  assert.equal((await getText(node.adminUrl('/readyz'))).status, 200);
+  const ws = await upgradeStatus(node.wsUrl({ user: 'x' }).replace(`:${node.httpPort}/`, `:${node.adminPort}/`));
+  assert.equal(ws.status, 404, 'no WebSocket on the admin port');
 });
 
 test('/api/cluster names this node and, alone, no peers', async () => {

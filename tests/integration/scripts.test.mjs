@@ -48,6 +48,7 @@ const tempDir = (prefix) => {
 async function startScript(n, { httpBase, logs, env = {}, cwd } = {}) {
   httpBase ??= (await freePortRun(n)) - 1;
   const clusterBase = (await freePortRun(n)) - 1;
+  const adminBase = (await freePortRun(n)) - 1;
   logs ??= tempDir('cluster-sh-');
   const childEnv = { ...process.env };
   delete childEnv.DATA_BASE;
@@ -58,6 +59,7 @@ async function startScript(n, { httpBase, logs, env = {}, cwd } = {}) {
       CHATD: CHATD_BIN,
       HTTP_BASE: String(httpBase),
       CLUSTER_BASE: String(clusterBase),
+      ADMIN_BASE: String(adminBase),
       CLUSTER_LOGS: logs,
       PLAINTEXT: '1',
       ...env,

@@ -54,7 +54,7 @@ test('after the chat server crashes, connections, history and new clients keep w
   const m1 = await a.say(room, 'before the crash');
   await b.next({ type: 'message', id: m1.id });
 
-  const res = await post(node.url('/debug/crash/chat_server'));
+  const res = await post(node.adminUrl('/debug/crash/chat_server'));
   assert.equal(res.status, 200);
   await waitFor(async () => (await restarts(node)) > before, 10_000, { what: 'chat_restarts_total to grow' });
 
@@ -95,7 +95,7 @@ test('a chat server that dies between storing a message and sending it on: the r
   await converge([a, b, c], room, [a, b, c].map((x) => x.welcome.user));
   const before = await restarts(n1);
 
-  const res = await post(n1.url('/debug/crash/chat_server?when=next_publish'));
+  const res = await post(n1.adminUrl('/debug/crash/chat_server?when=next_publish'));
   assert.equal(res.status, 200);
   await a.send({ type: 'message', room, text: 'stored, then the crash', client_id: 'supc-a-1' });
   const err = await a.next((f) => f.type === 'error' && f.ref === 'supc-a-1', 10_000);
@@ -128,7 +128,7 @@ test('a crashed session actor closes only its own connection, with 1011', async 
   const o2 = await connect(node, { user: unique('o2'), rooms: [room] });
   for (const c of [victim, o1, o2]) await c.awaitJoined([room]);
 
-  const res = await post(node.url(`/debug/crash/session/${encodeURIComponent(victim.welcome.session)}`));
+  const res = await post(node.adminUrl(`/debug/crash/session/${encodeURIComponent(victim.welcome.session)}`));
   assert.equal(res.status, 200);
   const info = await victim.closed(10_000);
   assert.equal(info.code, 1011);
@@ -147,9 +147,9 @@ test('the /debug hooks do not exist without --debug-endpoints', async () => {
   try {
     const c = await connect(plain, { user: unique('u'), rooms: '' });
     const before = await restarts(plain);
-    const res = await post(plain.url('/debug/crash/chat_server'));
+    const res = await post(plain.adminUrl('/debug/crash/chat_server'));
     assert.notEqual(res.status, 200);
-    const res2 = await post(plain.url(`/debug/crash/session/${encodeURIComponent(c.welcome.session)}`));
+    const res2 = await post(plain.adminUrl(`/debug/crash/session/${encodeURIComponent(c.welcome.session)}`));
     assert.notEqual(res2.status, 200);
     await c.ping();
     assert.equal(await restarts(plain), before);

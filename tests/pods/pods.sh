@@ -366,8 +366,10 @@ cmd_start() {
       fi
       tls=(--cluster-tls-cert "$certs/pod$i.pem" --cluster-tls-key "$certs/pod$i.key" --cluster-tls-ca "$certs/ca.pem")
     fi
+    # The admin port (9180: /metrics, /api/cluster, /debug) on the pod's
+    # address too, so the runner reaches it as a monitoring system would.
     cmd=("$CHATD_BIN" "${tls[@]}" --node-name "pod$i" --http-addr "$ip" --cluster-addr "$ip"
-      --advertise-addr "$ip" --discovery-dns "$DNS_NAME"
+      --admin-addr "$ip" --advertise-addr "$ip" --discovery-dns "$DNS_NAME"
       --discovery-interval-ms 500 --peer-timeout-ms 3000 "${store[@]}" "$@")
   fi
   echo "=== $(date -u +%FT%T.%3NZ) start pod$i: ${cmd[*]}" >>"$dir/log"

@@ -65,7 +65,7 @@ export function parseMetrics(text) {
 
 /** GET /metrics of a node, parsed. */
 export async function metrics(node) {
-  const res = await getText(node.url('/metrics'));
+  const res = await getText(node.adminUrl('/metrics'));
   if (res.status !== 200) throw new Error(`/metrics on ${node.name}: status ${res.status}`);
   return parseMetrics(res.text);
 }

@@ -166,7 +166,7 @@ export class ChatNode {
    * @param {string} [o.host] loopback address the node binds and advertises (127.0.0.0/8)
    * @param {object} [o.tls] { cert, key, ca } file paths: mutual TLS on the cluster port
    */
-  constructor({ name, httpPort, clusterPort, peers = [], flags = {}, wrap = [], host = HOST, tls = null }) {
+  constructor({ name, httpPort, clusterPort, adminPort = 0, peers = [], flags = {}, wrap = [], host = HOST, tls = null }) {
     if (!host.startsWith('127.')) throw new Error(`test nodes bind loopback only, not ${host}`);
     this.wrap = wrap;
     this.name = name;
@@ -174,6 +174,8 @@ export class ChatNode {
     this.tls = tls;
     this.httpPort = httpPort;
     this.clusterPort = clusterPort;
+    // /metrics, the full /api/cluster and /debug; a free port is taken at the first start.
+    this.adminPort = adminPort;
     this.peers = peers;
     this.flags = { ...DEFAULT_FLAGS, ...flags };
     this.proc = null;
@@ -202,6 +204,11 @@ export class ChatNode {
     return this.baseUrl + p;
   }
 
+  /** A URL on the admin port (/metrics, /api/cluster with everything, /debug/...). */
+  adminUrl(p = '/') {
+    return `http://${this.host}:${this.adminPort}${p}`;
+  }
+
   /** ws://…/ws with the given query parameters (values are URL-encoded; null/undefined are left out). */
   wsUrl(query = {}) {
     const parts = [];
@@ -220,6 +227,8 @@ export class ChatNode {
       'cluster-addr': this.host,
       'cluster-port': this.clusterPort,
       'advertise-addr': this.host,
+      'admin-addr': this.host,
+      'admin-port': this.adminPort,
     };
     if (this.peers.length) base.peers = this.peers.join(',');
     if (this.tls) {
@@ -236,6 +245,7 @@ export class ChatNode {
     if (!fs.existsSync(CHATD_BIN)) {
       throw new Error(`chatd binary not found at ${CHATD_BIN} (build it, or set CHATD_BIN)`);
     }
+    if (!this.adminPort) this.adminPort = await freePort();
     this.starts += 1;
     this.logFile = path.join(LOG_DIR, `${this.name}.${this.starts}.log`);
     const fd = fs.openSync(this.logFile, 'w');
@@ -404,7 +414,7 @@ export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, t
 
 /** GET /api/cluster. */
 export async function clusterInfo(node) {
-  const res = await getJson(node.url('/api/cluster'));
+  const res = await getJson(node.adminUrl('/api/cluster'));
   if (res.status !== 200) throw new Error(`/api/cluster on ${node.name}: status ${res.status}`);
   return res.json;
 }

@@ -363,7 +363,7 @@ export async function crashChatServer(track) {
       for (const c of elsewhere) burst += c.burst(5);
       const tCrash = now();
       sc.mark(`round ${round}: burst of ${burst} messages on pod1/pod3, POST /debug/crash/chat_server on pod2`);
-      const r = await request(ep(2), '/debug/crash/chat_server', { method: 'POST' });
+      const r = await request(ep(2), '/debug/crash/chat_server', { method: 'POST', admin: true });
       sc.check(`round ${round}: the crash hook answered 200`, r.status === 200, `${r.status} ${r.text}`);
       const restarted = await until(async () => counter(await metrics(ep(2))) > before, 10_000, { interval: 20, since: tCrash });
       sc.recover(`round ${round}: the supervisor restarted the chat server (restart counter in /metrics grew)`, restarted, 10_000);

@@ -13,6 +13,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const PODS_SH = path.resolve(here, '../../pods.sh');
 export const PROXY_JS = path.join(here, 'proxy.mjs');
 export const HTTP_PORT = 8080;
+/** Metrics, the full /api/cluster and the /debug hooks (pods.sh: --admin-addr POD_IP). */
+export const ADMIN_PORT = 9180;
 
 /** The node flags of the issue, after the defaults pods.sh sets. */
 export const NODE_FLAGS = [
@@ -113,7 +115,11 @@ export class Endpoint {
     return `ws://${this.ip}:${HTTP_PORT}/ws?${q}`;
   }
 
-  httpOptions(pathname) {
+  httpOptions(pathname, { admin = false } = {}) {
+    if (admin) {
+      if (this.socketPath) throw new Error(`${this.label}: the admin port is not relayed`);
+      return { host: this.ip, port: ADMIN_PORT, path: pathname };
+    }
     if (this.socketPath) return { socketPath: this.socketPath, path: pathname, headers: { host: `${this.ip}:${HTTP_PORT}` } };
     return { host: this.ip, port: HTTP_PORT, path: pathname };
   }
@@ -161,9 +167,9 @@ export async function startProxy(i, dir) {
 // ---------------------------------------------------------------- HTTP
 
 /** One request on its own connection; resolves to { status, text, json }. */
-export function request(ep, pathname, { method = 'GET', timeoutMs = 3000 } = {}) {
+export function request(ep, pathname, { method = 'GET', timeoutMs = 3000, admin = false } = {}) {
   return new Promise((resolve, reject) => {
-    const opts = ep.httpOptions(pathname);
+    const opts = ep.httpOptions(pathname, { admin });
     const req = http.request(
       { ...opts, method, agent: false, headers: { ...(opts.headers || {}), connection: 'close', 'content-length': '0' } },
       (res) => {
@@ -201,17 +207,17 @@ export async function getJson(ep, pathname, opts) {
 /** The room's history on that node: array of { id, ts, user, text, room }. */
 export const history = (ep, room) => getJson(ep, `/api/rooms/${encodeURIComponent(room)}/history`, { timeoutMs: 5000 });
 
-/** /api/cluster: { node, peers: [{ node, ... }], groups }. */
-export const cluster = (ep) => getJson(ep, '/api/cluster');
+/** The full /api/cluster (admin port): { node, peers: [{ node, ... }], groups }. */
+export const cluster = (ep) => getJson(ep, '/api/cluster', { admin: true });
 
-/** Names of the peers a node sees (sorted). */
+/** Names of the peers a node sees (sorted), from the public /api/cluster (relays reach it too). */
 export async function peerNames(ep) {
-  const c = await cluster(ep);
+  const c = await getJson(ep, '/api/cluster');
   return (c.peers || []).map((p) => p.node).sort();
 }
 
 export async function metrics(ep) {
-  const r = await request(ep, '/metrics');
+  const r = await request(ep, '/metrics', { admin: true });
   if (r.status !== 200) throw new Error(`GET ${ep.label}/metrics: ${r.status}`);
   const out = new Map();
   for (const line of r.text.split('\n')) {
