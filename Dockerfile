@@ -35,8 +35,12 @@ COPY --from=build /src/build/chatd /usr/local/bin/chatd
 # Numeric, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001
 WORKDIR /tmp
+# The admin port (metrics, the full cluster view) listens on every address
+# of the container; who may reach it is the network's call (the production
+# overlay's NetworkPolicy admits only the monitoring namespace).
 ENV CHAT_HTTP_ADDR=0.0.0.0 \
-    CHAT_CLUSTER_ADDR=0.0.0.0
-EXPOSE 8080 9100
+    CHAT_CLUSTER_ADDR=0.0.0.0 \
+    CHAT_ADMIN_ADDR=0.0.0.0
+EXPOSE 8080 9100 9180
 # chatd drains on SIGTERM (the default stop signal) by itself.
 ENTRYPOINT ["/usr/local/bin/chatd"]
