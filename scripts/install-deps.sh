@@ -10,6 +10,7 @@ if [ "$what" = test ]; then
   pkgs+=(chromium iproute2 dnsmasq-base)
   # clang + its runtime: the ASan/UBSan/TSan builds and the libFuzzer harnesses.
   pkgs+=(clang libclang-rt-14-dev)
+  command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client) # kubectl kustomize (tests/k8s/validate.sh); not over another kubectl: both own /usr/bin/kubectl
 fi
 if [ "$what" = bench ]; then
   # jq: the bench scripts' JSON; gnuplot-nox: the plot in docs/benchmarks.md;
