@@ -8,6 +8,7 @@
 #include "app/messages.hpp"
 #include "chat/chat_server_parts.hpp"
 #include "chat/fanout_shard.hpp"
+#include "chat/history_sync.hpp"
 #include "chat/replication.hpp"
 #include "cluster/sender_checks.hpp"
 #include "protocol/frames.hpp"
@@ -116,86 +117,7 @@ void local_leave(self_ptr self, const std::string& room, const caf::actor& a) {
   }
 }
 
-// -- peers and history ----------------------------------------------------------
-
-void check_ready(self_ptr self) {
-  auto& st = self->state;
-  if (!st.stats->ready && st.stats->resolved && st.awaiting_pull.empty()) {
-    st.stats->ready = true;
-    spdlog::info("chat: ready, history pulled from {} peer(s)", st.pulled.size());
-  }
-}
-
-void pull_done(self_ptr self, const caf::node_id& node) {
-  auto& st = self->state;
-  st.pulled.insert(node);
-  st.awaiting_pull.erase(node);
-  check_ready(self);
-}
-
-/// Stores messages that came from a peer; those new here go live to the
-/// room's local connections (which drop ids they already have).
-void merge(self_ptr self, const std::vector<message>& msgs) {
-  auto& st = self->state;
-  for (const auto& m : msgs) {
-    if (!valid_from_peer(self, m)) {
-      refuse(self, "pulled message");
-      continue;
-    }
-    st.clock.observe(m.ts);
-    if (stored(self, st.store->insert(m)) == room_history::insert_result::added)
-      push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [](const member&) { return true; });
-  }
-}
-
-/// Pulls what a peer holds that we may not, a page at a time: a node that
-/// was down gets what it missed after its newest message of each room; an
-/// empty one gets every room's retained history.
-void pull_pages(self_ptr self, const caf::node_id& node, const caf::actor& cs, std::shared_ptr<const room_marks> marks,
-                std::string from_room, std::string after_id, std::size_t total) {
-  self->request(cs, std::chrono::seconds(10), pull_atom::value, *marks, from_room, after_id)
-    .then(
-      [=](const pull_page& page) {
-        auto& st = self->state;
-        merge(self, page.messages);
-        auto n = total + page.messages.size();
-        if (!page.done && !page.messages.empty() && st.peers.count(node) && st.peers.at(node) == cs) {
-          pull_pages(self, node, cs, marks, page.next_room, page.next_id, n);
-          return;
-        }
-        pull_done(self, node);
-        spdlog::info("chat: pulled {} message(s) from node {}", n, to_string(node));
-      },
-      [=](const caf::error& err) {
-        spdlog::warn("chat: history pull from {} failed: {}", to_string(node), self->system().render(err));
-        pull_done(self, node);
-      });
-}
-
-/// What this node holds is read by the history reader (a scan of the store).
-void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
-  auto reader = lookup(self->system(), registry_name::history_reader);
-  if (!reader) {
-    pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0);
-    return;
-  }
-  self->request(reader, std::chrono::seconds(10), marks_atom::value, local_proof{})
-    .then(
-      [=](room_marks& marks) {
-        pull_pages(self, node, cs, std::make_shared<const room_marks>(std::move(marks)), {}, {}, 0);
-      },
-      [=](const caf::error&) { pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0); });
-}
-
-void peer_lost(self_ptr self, const caf::node_id& node) {
-  auto& st = self->state;
-  if (st.peers.erase(node) == 0)
-    return;
-  // What the lost node replicated to only some of us before it went is
-  // exchanged now, so that the survivors' histories agree.
-  for (const auto& [n, cs] : st.peers)
-    pull_from(self, n, cs);
-}
+// -- peers ----------------------------------------------------------------------
 
 void remote_change(self_ptr self, const cluster::change& c) {
   auto& st = self->state;
@@ -481,27 +403,10 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       });
     },
     [=](sync_atom) {
-      auto& st = self->state;
-      if (self->current_sender().get() != self->ctrl())
-        return;
-      st.sync_scheduled = false;
-      auto n = st.next_sync++;
-      st.syncing[n] = std::move(st.sync_waiting);
-      st.sync_waiting.clear();
-      st.store->sync([me = caf::actor{self}, n](bool ok) { caf::anon_send(me, synced_atom::value, n, ok, local_proof{}); });
+      if (self->current_sender().get() == self->ctrl())
+        start_sync(self);
     },
-    [=](synced_atom, std::uint64_t n, bool ok, local_proof) {
-      auto& st = self->state;
-      auto it = st.syncing.find(n);
-      if (it == st.syncing.end())
-        return;
-      auto waiting = std::move(it->second);
-      st.syncing.erase(it);
-      if (!ok)
-        st.stats->store_writable = false;
-      for (auto& fn : waiting)
-        fn(ok);
-    },
+    [=](synced_atom, std::uint64_t n, bool ok, local_proof) { on_synced(self, n, ok); },
     [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) {
       on_batch_answer(self, seq, kept);
     },
@@ -535,16 +440,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         refuse(self, "pull");
         return caf::sec::request_receiver_down;
       }
-      // Read by the history reader, answered from here.
-      auto reader = lookup(self->system(), registry_name::history_reader);
-      if (!reader)
-        return caf::sec::request_receiver_down;
-      auto rp = self->make_response_promise<pull_page>();
-      self->request(reader, std::chrono::seconds(10), pull_atom::value, theirs, from_room, after_id,
-                    self->state.cfg.pull_page, local_proof{})
-        .then([rp](pull_page& page) mutable { rp.deliver(std::move(page)); },
-              [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      return serve_pull(self, theirs, from_room, after_id);
     },
     [=](pg_changes_atom, const cluster::changes& cs) {
       if (!from_this_node(self))

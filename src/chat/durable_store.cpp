@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/store_keys.hpp"
+#include "chat/wal_syncer.hpp"
 
 namespace chat {
 
@@ -39,57 +40,6 @@ std::optional<message> read_message(const rocksdb::Slice& k, const rocksdb::Slic
     return std::nullopt;
   return m;
 }
-
-/// Fsyncs the write-ahead log for whoever asked since the last one: while
-/// one fsync runs, every request that arrives waits for the next, so one
-/// fsync covers a whole group of writes.
-class wal_syncer {
-public:
-  explicit wal_syncer(std::function<rocksdb::Status()> sync) : sync_(std::move(sync)), thread_([this] { run(); }) {}
-
-  ~wal_syncer() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
-  void request(std::function<void(bool)> done) {
-    {
-      std::lock_guard lock(mu_);
-      queue_.push_back(std::move(done));
-    }
-    cv_.notify_one();
-  }
-
-private:
-  void run() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-      if (queue_.empty())
-        return;
-      auto group = std::move(queue_);
-      queue_.clear();
-      lock.unlock();
-      auto st = sync_();
-      if (!st.ok())
-        spdlog::error("store: fsync of the write-ahead log failed: {}", st.ToString());
-      for (auto& done : group)
-        done(st.ok());
-      lock.lock();
-    }
-  }
-
-  std::function<rocksdb::Status()> sync_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::function<void(bool)>> queue_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 class durable_store final : public history_store {
 public:
