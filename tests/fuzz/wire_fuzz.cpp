@@ -37,6 +37,9 @@ json to_json(const request& r) {
       return {{"type", "typing"}, {"room", t.room}, {"state", t.start ? "start" : "stop"}};
     }
     json operator()(const read_req& r) const { return {{"type", "read"}, {"room", r.room}, {"id", r.id}}; }
+    json operator()(const history_req& h) const {
+      return {{"type", "history"}, {"room", h.room}, {"before", h.before}, {"limit", h.limit}};
+    }
     json operator()(const ping_req& p) const { return {{"type", "ping"}, {"t", p.t}}; }
   };
   return std::visit(visitor{}, r);
@@ -66,6 +69,9 @@ void check_accepted(const request& r, const parse_limits& limits) {
     FUZZ_CHECK(valid_room(t->room));
   } else if (auto* rd = std::get_if<read_req>(&r)) {
     FUZZ_CHECK(valid_room(rd->room) && !rd->id.empty());
+  } else if (auto* h = std::get_if<history_req>(&r)) {
+    FUZZ_CHECK(valid_room(h->room) && !h->before.empty() && h->before.size() <= max_id_bytes);
+    FUZZ_CHECK(h->limit >= 1 && h->limit <= max_history_limit);
   } else if (auto* p = std::get_if<ping_req>(&r)) {
     FUZZ_CHECK(json::accept(pong_frame(p->t)));
   }
