@@ -74,6 +74,8 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.data_dir = v; }},
     {"history-keep", "CHAT_HISTORY_KEEP", "messages kept per room on disk (with --data-dir)",
      [](config& c, const std::string& v) { c.history_keep = number<std::size_t>(v, 1, 10000000); }},
+    {"history-cache-bytes", "CHAT_HISTORY_CACHE_BYTES", "bytes of history windows held in memory (with --data-dir)",
+     [](config& c, const std::string& v) { c.history_cache_bytes = number<std::size_t>(v, 1 << 20, std::size_t{1} << 40); }},
     {"fsync", "CHAT_FSYNC", "1: acks wait for a group-committed fsync of the store's log",
      [](config& c, const std::string& v) { c.fsync = boolean(v); }},
     {"max-frame-bytes", "CHAT_MAX_FRAME_BYTES", "largest client frame",

@@ -29,6 +29,7 @@ struct config {
   /// The on-disk history store; empty: history in memory only.
   std::string data_dir;
   std::size_t history_keep = 10000;
+  std::size_t history_cache_bytes = std::size_t{64} << 20;
   bool fsync = false;
   std::size_t max_frame_bytes = 65536;
   std::size_t max_text_chars = 4000;

@@ -167,6 +167,7 @@ std::shared_ptr<history_store> open_store(const config& cfg) {
   opts.dir = cfg.data_dir;
   opts.window = cfg.history;
   opts.keep = cfg.history_keep;
+  opts.cache_bytes = cfg.history_cache_bytes;
   opts.fsync = cfg.fsync;
   store_open_error err{};
   auto store = open_durable_store(opts, err);

@@ -71,6 +71,7 @@ public:
       return result::duplicate;
     rocksdb::WriteBatch batch;
     std::string rkey;
+    std::string replaced; // a later copy of the same retry, dropped for this one
     if (!m.client_id.empty()) {
       // Two copies of one retry: every node keeps the earlier (see room_history).
       rkey = keys::retry_key(m.room, m.user, m.client_id);
@@ -79,14 +80,20 @@ public:
         if (prev_id <= m.id)
           return result::duplicate;
         batch.Delete(keys::message_key(m.room, prev_id));
-        room.history.erase(prev_id);
+        replaced = prev_id;
       }
       batch.Put(rkey, m.id);
     }
     batch.Put(key, keys::encode_value(m));
     if (!write(batch))
       return result::failed;
+    auto before_bytes = room.history.bytes();
+    if (!replaced.empty())
+      room.history.erase(replaced);
     room.history.insert(m); // may be older than the cached window: stored all the same
+    cache_bytes_ += room.history.bytes();
+    cache_bytes_ -= before_bytes;
+    shrink_cache(m.room);
     max_ts_ = std::max(max_ts_, m.ts);
     if (++room.writes_since_trim >= std::max<std::size_t>(1, opts_.keep / 10)) {
       room.writes_since_trim = 0;
@@ -252,7 +259,7 @@ public:
 
   void evict(const std::string& room) override {
     std::lock_guard guard{mtx_};
-    cache_.erase(room);
+    forget(room);
   }
 
   bool writable() const override {
@@ -337,8 +344,33 @@ private:
       auto newest = newest_of(room, opts_.window);
       for (const auto& m : newest)
         it->second.history.insert(m);
+      cache_bytes_ += it->second.history.bytes();
+      shrink_cache(room);
     }
     return it->second;
+  }
+
+  void forget(const std::string& room) const {
+    auto it = cache_.find(room);
+    if (it == cache_.end())
+      return;
+    cache_bytes_ -= it->second.history.bytes();
+    cache_.erase(it);
+  }
+
+  /// Rooms leave memory, least recently used first, until the cache is
+  /// within its bound; `keep` (the room being used) stays.
+  void shrink_cache(const std::string& keep) const {
+    while (cache_bytes_ > opts_.cache_bytes && cache_.size() > 1) {
+      auto victim = cache_.end();
+      for (auto it = cache_.begin(); it != cache_.end(); ++it)
+        if (it->first != keep && (victim == cache_.end() || it->second.last_use < victim->second.last_use))
+          victim = it;
+      if (victim == cache_.end())
+        return;
+      cache_bytes_ -= victim->second.history.bytes();
+      cache_.erase(victim);
+    }
   }
 
   /// Like cached(), but a room with nothing stored is not cached.
@@ -419,6 +451,7 @@ private:
   mutable std::mutex mtx_;
   mutable std::unordered_map<std::string, cached_room> cache_;
   mutable std::uint64_t use_clock_ = 0;
+  mutable std::size_t cache_bytes_ = 0;
   std::int64_t max_ts_ = 0;
   bool writable_ = true;
 };

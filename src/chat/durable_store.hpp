@@ -13,6 +13,10 @@ struct durable_options {
   std::string dir;
   /// Messages sent after `subscribed`, and held in memory per room in use.
   std::size_t window = 50;
+  /// Most bytes of messages the cache of windows holds; past it, the rooms
+  /// used least recently leave memory (their history stays on disk), even
+  /// rooms in use: their window is read back when next needed.
+  std::size_t cache_bytes = std::size_t{64} << 20;
   /// Messages kept per room on disk; older ones are deleted.
   std::size_t keep = 10000;
   /// Acks wait for a group-committed fsync (history_store::sync).

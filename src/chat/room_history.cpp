@@ -4,6 +4,14 @@
 
 namespace chat {
 
+namespace {
+
+std::size_t footprint(const message& m) {
+  return sizeof(message) + m.room.size() + m.id.size() + m.user.size() + m.text.size() + m.client_id.size();
+}
+
+} // namespace
+
 room_history::room_history(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
   entries_.reserve(capacity_ + 1);
 }
@@ -21,6 +29,7 @@ room_history::insert_result room_history::insert(const message& m) {
         continue;
       if (!history_before(m, it->msg))
         return insert_result::duplicate;
+      bytes_ -= footprint(it->msg);
       entries_.erase(it);
       break;
     }
@@ -30,8 +39,11 @@ room_history::insert_result room_history::insert(const message& m) {
   if (entries_.size() >= capacity_ && pos == entries_.begin())
     return insert_result::too_old;
   entries_.insert(pos, entry{m, next_arrival_++});
-  if (entries_.size() > capacity_)
+  bytes_ += footprint(m);
+  if (entries_.size() > capacity_) {
+    bytes_ -= footprint(entries_.front().msg);
     entries_.erase(entries_.begin());
+  }
   return insert_result::added;
 }
 
@@ -79,8 +91,10 @@ bool room_history::contains(const std::string& id) const {
 
 void room_history::erase(const std::string& id) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](const entry& e) { return e.msg.id == id; });
-  if (it != entries_.end())
+  if (it != entries_.end()) {
+    bytes_ -= footprint(it->msg);
     entries_.erase(it);
+  }
 }
 
 const message* room_history::find_retry(const std::string& user, const std::string& client_id) const {

@@ -53,6 +53,8 @@ public:
   bool contains(const std::string& id) const;
 
   std::size_t size() const { return entries_.size(); }
+  /// About the memory the held messages take.
+  std::size_t bytes() const { return bytes_; }
   std::int64_t max_ts() const { return entries_.empty() ? 0 : entries_.back().msg.ts; }
 
 private:
@@ -63,6 +65,7 @@ private:
 
   std::size_t capacity_;
   std::uint64_t next_arrival_ = 0;
+  std::size_t bytes_ = 0;
   std::vector<entry> entries_; ///< sorted by history order
 };
 

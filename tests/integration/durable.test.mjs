@@ -278,6 +278,22 @@ test('bounded memory: rooms nobody is in leave memory past --max-node-rooms, the
   for (const room of rooms) assert.deepEqual((await roomHistory(node, room)).map((m) => m.id), [ids.get(room)], room);
 });
 
+test('--history-cache-bytes bounds the windows held in memory by bytes, rooms in use included', { timeout: 60_000 }, async () => {
+  const node = await (
+    await makeNode({ name: 'bytes', flags: { ...FAST, 'data-dir': dataDir('bytes'), history: 20, 'history-cache-bytes': 1 << 20 } })
+  ).start();
+  const rooms = Array.from({ length: 20 }, (_, i) => unique(`w${i}`));
+  const a = await connect(node, { user: unique('a'), rooms }); // every room stays in use
+  await a.awaitJoined(rooms);
+  const text = 'y'.repeat(3900);
+  for (const room of rooms) for (let i = 0; i < 20; i++) await a.say(room, text);
+  // 20 rooms x 20 messages of ~4 KB = 1.6 MB of windows; at most 1 MiB stays.
+  const held = (await metrics(node)).get('chat_history_messages');
+  assert.ok(held * 3900 <= 1 << 20, `${held} messages held in memory`);
+  assert.ok(held >= 20, 'the room in use last is held');
+  for (const room of rooms) assert.equal((await roomHistory(node, room)).length, 20, `${room} reads back whole`);
+});
+
 test('a corrupt store: the node refuses to start and says how to recover', async () => {
   const dir = dataDir('bad');
   const node = await (await makeNode({ name: 'bad', flags: { 'data-dir': dir } })).start();

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -48,12 +49,13 @@ std::vector<std::int64_t> stamps(const std::vector<message>& ms) {
 }
 
 std::shared_ptr<chat::history_store> open(const fs::path& dir, std::size_t window = 3, std::size_t keep = 100,
-                                          bool fsync = false) {
+                                          bool fsync = false, std::size_t cache_bytes = std::size_t{64} << 20) {
   chat::durable_options o;
   o.dir = dir.string();
   o.window = window;
   o.keep = keep;
   o.fsync = fsync;
+  o.cache_bytes = cache_bytes;
   o.resume_overlap_us = 0;
   o.pull_overlap = std::chrono::microseconds(10);
   chat::store_open_error err{};
@@ -243,4 +245,31 @@ TEST_CASE("ids carry their ts: what the store's key order relies on") {
   m = at(5);
   m.ts = -1;
   CHECK_FALSE(chat::id_carries_ts(m));
+}
+
+TEST_CASE("durable store: the cache of windows stays within its byte bound, rooms in use included") {
+  temp_dir d;
+  // Windows of 3 messages of 4000-character texts: about 12 KB a room.
+  auto s = open(d.path, 3, 100, false, 50'000);
+  auto big = [](std::int64_t ts, const std::string& room) {
+    auto m = at(ts, room);
+    m.text = std::string(4000, 'x');
+    return m;
+  };
+  for (int r = 0; r < 40; ++r)
+    for (int i = 1; i <= 3; ++i)
+      CHECK(s->insert(big(r * 10 + i, "room" + std::to_string(r))) == result::added);
+  CHECK(s->room_count() <= 4); // 50 000 bytes hold about four windows
+  std::size_t held = 0;
+  for (const auto& [room, n] : s->sizes())
+    held += n;
+  CHECK(held <= 12);
+  // Every room reads back from disk, whole.
+  for (int r = 0; r < 40; ++r)
+    CHECK(s->window("room" + std::to_string(r)).size() == 3);
+  CHECK(s->room_count() <= 4);
+  // The room just written is always kept.
+  s->insert(big(1000, "room0"));
+  auto rooms = s->rooms_by_last_use();
+  CHECK(std::find(rooms.begin(), rooms.end(), "room0") != rooms.end());
 }

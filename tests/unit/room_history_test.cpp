@@ -363,3 +363,23 @@ TEST_CASE("memory history_store: last use and eviction") {
     CHECK(store->room_count() == 3);
   }
 }
+
+TEST_CASE("room_history counts the bytes it holds, through evictions, replacements and erases") {
+  room_history h(2);
+  CHECK(h.bytes() == 0);
+  h.insert(msg(1, "a", "ann"));
+  auto one = h.bytes();
+  CHECK(one > 0);
+  h.insert(msg(2, "b", "ann"));
+  h.insert(msg(3, "c", "ann")); // evicts a
+  CHECK(h.bytes() == 2 * one);
+  h.erase("b");
+  CHECK(h.bytes() == one);
+  h.erase("c");
+  CHECK(h.bytes() == 0);
+  h.insert(msg(5, "late", "ann", "k"));
+  auto late = h.bytes();
+  h.insert(msg(4, "early", "ann", "k")); // the earlier copy of the same retry replaces it
+  CHECK(h.size() == 1);
+  CHECK(h.bytes() == late + 1); // "early" is one byte longer than "late"
+}
