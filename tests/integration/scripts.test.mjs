@@ -26,9 +26,20 @@ const SCRIPT = path.join(REPO, 'scripts/cluster.sh');
 const RUN_TIMEOUT_MS = 60_000;
 
 const running = new Set();
+// Each run of the script leads a process group of its own (its nodes are in
+// it): a SIGKILL of the script alone would leave its nodes running.
+const groups = new Set();
+function killGroup(pgid) {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 const logDirs = [];
 after(async () => {
   for (const proc of running) process.kill(proc.pid, 'SIGKILL');
+  for (const pgid of groups) killGroup(pgid);
   for (const dir of logDirs) fs.rmSync(dir, { recursive: true, force: true });
   await cleanup();
 });
@@ -65,12 +76,14 @@ async function startScript(n, { httpBase, logs, env = {}, cwd } = {}) {
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   running.add(proc);
+  groups.add(proc.pid);
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
-  const timer = setTimeout(() => process.kill(proc.pid, 'SIGKILL'), RUN_TIMEOUT_MS);
+  const timer = setTimeout(() => killGroup(proc.pid), RUN_TIMEOUT_MS);
   const done = new Promise((resolve) =>
     proc.on('exit', (code, signal) => {
       clearTimeout(timer);
