@@ -116,10 +116,9 @@ export class Endpoint {
   }
 
   httpOptions(pathname, { admin = false } = {}) {
-    if (admin) {
-      if (this.socketPath) throw new Error(`${this.label}: the admin port is not relayed`);
-      return { host: this.ip, port: ADMIN_PORT, path: pathname };
-    }
+    // The admin port is reached directly, as a monitoring system would,
+    // also for a relayed endpoint (not while the pod is cut off).
+    if (admin) return { host: this.ip, port: ADMIN_PORT, path: pathname };
     if (this.socketPath) return { socketPath: this.socketPath, path: pathname, headers: { host: `${this.ip}:${HTTP_PORT}` } };
     return { host: this.ip, port: HTTP_PORT, path: pathname };
   }
