@@ -175,6 +175,25 @@ void server_down(self_ptr self, const caf::down_msg& dm) {
     st.watched = caf::actor_addr{};
 }
 
+/// The answer to a scrollback request, at most half the connection's queue
+/// bound: a page of long messages could otherwise exceed it and close the
+/// client as a slow consumer. The oldest messages are left out (`more` then
+/// says older ones exist), never the newest, so paging goes on from there.
+std::string fitted_scrollback(self_ptr self, const history_req& req, const scrollback& page) {
+  auto budget = self->state.cfg.limits.max_queue_bytes / 2;
+  std::size_t total = 256 + req.room.size() + req.before.size();
+  std::size_t first = page.messages.size();
+  while (first > 0) {
+    auto size = protocol::message_json(page.messages[first - 1]).dump().size() + 1;
+    if (total + size > budget && first < page.messages.size())
+      break;
+    total += size;
+    --first;
+  }
+  std::vector<message> kept(page.messages.begin() + static_cast<std::ptrdiff_t>(first), page.messages.end());
+  return scrollback_frame(req.room, req.before, kept, page.more || first > 0);
+}
+
 /// Scrollback: read by the history reader, off the actors that carry live
 /// traffic.
 void scroll_back(self_ptr self, const history_req& req) {
@@ -191,7 +210,7 @@ void scroll_back(self_ptr self, const history_req& req) {
                      "no message '" + req.before + "' in the history of room '" + req.room + "' on this node",
                      "history");
         else
-          send_text(self, scrollback_frame(req.room, req.before, page.messages, page.more));
+          send_text(self, fitted_scrollback(self, req, page));
       },
       [=](const caf::error&) { send_error(self, error_code::internal, "history read failed, try again", "history"); });
 }

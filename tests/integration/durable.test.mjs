@@ -168,6 +168,27 @@ test('scrollback answers: more, not_found, bad limits, not_subscribed; HTTP befo
   assert.equal(noBefore.status, 400);
 });
 
+test('a scrollback page of long messages is cut to fit the connection (more: true), never closes it', async () => {
+  // A queue bound of 200 000 bytes: 100 messages of 3900 characters (~400 KB) cannot go in one frame.
+  const node = await (
+    await makeNode({ name: 'fit', flags: { ...FAST, 'data-dir': dataDir('fit'), 'max-queue-bytes': 200_000, history: 5 } })
+  ).start();
+  const room = unique('fit');
+  const a = await connect(node, { user: unique('a'), rooms: [room] });
+  await a.awaitJoined([room]);
+  const text = 'z'.repeat(3900);
+  const ids = [];
+  for (let i = 0; i < 101; i++) ids.push((await a.say(room, text)).id);
+  await a.send({ type: 'history', room, before: ids[100], limit: 100 });
+  const page = await a.next((f) => f.type === 'history' && f.before === ids[100]);
+  assert.ok(page.messages.length >= 1 && page.messages.length < 100, `${page.messages.length} messages`);
+  assert.equal(page.more, true);
+  assert.deepEqual(page.messages.map((m) => m.id), ids.slice(100 - page.messages.length, 100), 'the newest before the id');
+  // Still connected, and paging on reaches the start.
+  const all = await scrollAll(a, room, page.messages);
+  assert.deepEqual(all.map((m) => m.id), ids.slice(0, 100));
+});
+
 test('--history-keep: a room keeps its newest N messages on disk, older ones go', async () => {
   const node = await (
     await makeNode({ name: 'keep', flags: { ...FAST, 'data-dir': dataDir('keep'), 'history-keep': 60, history: 20 } })
