@@ -68,9 +68,10 @@ struct pending_publish {
   /// copy is synced (always, without --fsync).
   bool confirmed = false;
   bool synced = true;
-  /// What to ack and deliver once both hold: msg, or the copy a peer kept.
-  message final_msg;
-  std::string final_frame;
+  /// A peer's different copy of the same retry, acked and delivered instead
+  /// of msg (see on_replicated); empty id: msg itself.
+  message kept;
+  std::string kept_frame;
 };
 
 /// What one peer's chat server gets in its next batch, and who waits for

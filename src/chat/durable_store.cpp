@@ -250,11 +250,7 @@ public:
     std::vector<std::pair<std::uint64_t, std::string>> by_use;
     for (const auto& [room, r] : cache_)
       by_use.emplace_back(r.last_use, room);
-    std::sort(by_use.begin(), by_use.end());
-    std::vector<std::string> out;
-    for (auto& [_, room] : by_use)
-      out.push_back(std::move(room));
-    return out;
+    return least_recently_used_first(std::move(by_use));
   }
 
   void evict(const std::string& room) override {

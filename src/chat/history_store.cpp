@@ -127,11 +127,7 @@ public:
       auto t = last_use_.find(room);
       by_use.emplace_back(t == last_use_.end() ? 0 : t->second, room);
     }
-    std::sort(by_use.begin(), by_use.end());
-    std::vector<std::string> out;
-    for (auto& [_, room] : by_use)
-      out.push_back(std::move(room));
-    return out;
+    return least_recently_used_first(std::move(by_use));
   }
 
   void evict(const std::string& room) override {
@@ -152,6 +148,15 @@ private:
 };
 
 } // namespace
+
+std::vector<std::string> least_recently_used_first(std::vector<std::pair<std::uint64_t, std::string>> uses) {
+  std::sort(uses.begin(), uses.end());
+  std::vector<std::string> out;
+  out.reserve(uses.size());
+  for (auto& [_, room] : uses)
+    out.push_back(std::move(room));
+  return out;
+}
 
 std::shared_ptr<history_store> make_memory_store(std::size_t per_room, std::int64_t resume_overlap_us) {
   return std::make_shared<memory_store>(per_room, resume_overlap_us);

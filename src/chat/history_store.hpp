@@ -87,6 +87,9 @@ public:
   virtual void sync(std::function<void(bool)> done) { done(true); }
 };
 
+/// Room names ordered by their use stamps, least recently used first.
+std::vector<std::string> least_recently_used_first(std::vector<std::pair<std::uint64_t, std::string>> uses);
+
 /// Thread-safe in-memory store: the chat server writes, HTTP threads read.
 /// It keeps the newest `per_room` messages of a room; scrollback reaches no
 /// further.

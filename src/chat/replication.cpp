@@ -19,15 +19,21 @@ void complete(self_ptr self, pending_publish& p, const message& m, const std::st
   answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
 
-/// A peer confirmed (or none can): ack `m` once the local copy is synced.
-void confirmed(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
+/// Acks and delivers what was confirmed: the message, or a peer's copy.
+void complete(self_ptr self, pending_publish& p) {
+  if (p.kept.id.empty())
+    complete(self, p, p.msg, p.frame);
+  else
+    complete(self, p, p.kept, p.kept_frame);
+}
+
+/// A peer confirmed (or none can): acked once the local copy is synced.
+void confirmed(self_ptr self, pending_publish& p) {
   if (p.acked || p.confirmed)
     return;
   p.confirmed = true;
-  p.final_msg = m;
-  p.final_frame = frame;
   if (p.synced)
-    complete(self, p, p.final_msg, p.final_frame);
+    complete(self, p);
 }
 
 /// The local fsync of a publish (--fsync) is done.
@@ -41,7 +47,7 @@ void synced(self_ptr self, pending_publish& p, bool ok) {
   }
   p.synced = true;
   if (p.confirmed)
-    complete(self, p, p.final_msg, p.final_frame);
+    complete(self, p);
 }
 
 /// A peer answered a replicate with the copy it keeps for the message's
@@ -63,14 +69,17 @@ void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, con
         self->send(cs, replicate_atom::value, kept, std::vector<caf::actor>{});
     auto here = st.store->find_retry(kept.room, kept.user, kept.client_id);
     if (here && here->id == kept.id) {
-      if (!p->acked && !p->confirmed)
-        confirmed(self, *p, kept, frame);
+      if (!p->acked && !p->confirmed) {
+        p->kept = kept;
+        p->kept_frame = frame;
+        confirmed(self, *p);
+      }
       else if (added)
         push_local(self, kept.room, deliver_msg(kept, frame), [](const member&) { return true; });
       return;
     }
   }
-  confirmed(self, *p, p->msg, p->frame);
+  confirmed(self, *p);
 }
 
 /// A peer did not confirm (gone, silent, or refused the batch).
@@ -78,7 +87,7 @@ void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
   // Every peer gone or silent: the message is only here, and the node keeps
   // serving (a partition must not stop chat).
   if (--p->unanswered == 0)
-    confirmed(self, *p, p->msg, p->frame);
+    confirmed(self, *p);
 }
 
 /// About the bytes `item` takes on the wire: what a peer that does not read
@@ -232,7 +241,7 @@ void replicate(self_ptr self, const message& m, const caf::actor& sender, std::u
   if (!p->synced)
     after_sync(self, [self, p](bool ok) { synced(self, *p, ok); });
   if (st.peers.empty()) {
-    confirmed(self, *p, p->msg, p->frame);
+    confirmed(self, *p);
     return;
   }
   auto remote = remote_members(self, m.room, [&](const member& mem) { return mem.actor != sender; });
