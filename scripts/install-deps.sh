@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-build}
 
-pkgs=(cmake g++ make pkg-config libcaf-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev doctest-dev libssl-dev librocksdb-dev openssl curl)
+pkgs=(cmake g++ make pkg-config libcaf-dev libboost1.81-dev nlohmann-json3-dev libspdlog-dev doctest-dev libssl-dev librocksdb-dev prometheus-cpp-dev openssl curl)
 if [ "$what" = test ]; then
   # chromium: browser tests; iproute2 + dnsmasq-base: the pod-like cluster.
   pkgs+=(chromium iproute2 dnsmasq-base)

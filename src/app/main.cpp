@@ -1,12 +1,18 @@
 #include <iostream>
+#include <string>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "app/build_info.hpp"
 #include "app/config.hpp"
 #include "app/node.hpp"
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--version") {
+    std::cout << "chatd " << chat::build_version << " (commit " << chat::build_commit << ")\n";
+    return 0;
+  }
   chat::config cfg;
   bool help = false;
   if (auto err = chat::parse_config(argc, argv, cfg, help)) {

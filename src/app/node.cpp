@@ -11,6 +11,7 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "app/build_info.hpp"
 #include "app/messages.hpp"
 #include "app/node_stats.hpp"
 #include "app/supervisor.hpp"
@@ -273,9 +274,11 @@ int run_node(const config& cfg) {
   });
 
   lanes.start();
-  spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({}) admin {}", cfg.node_name, cfg.http_addr,
-               cfg.http_port, cfg.cluster_addr, cfg.cluster_port, cluster_tls(cfg) ? "mutual TLS" : "plaintext",
-               admin ? fmt::format("http://{}:{}/", cfg.admin_addr, cfg.admin_port) : std::string("off"));
+  spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({}) admin {} version {} commit {}", cfg.node_name,
+               cfg.http_addr, cfg.http_port, cfg.cluster_addr, cfg.cluster_port,
+               cluster_tls(cfg) ? "mutual TLS" : "plaintext",
+               admin ? fmt::format("http://{}:{}/", cfg.admin_addr, cfg.admin_port) : std::string("off"),
+               build_version, build_commit);
 
   int code = latch.wait();
   lanes.stop();

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "app/node_metrics.hpp"
+
 namespace chat {
 
 struct peer_info {
@@ -46,6 +48,7 @@ struct node_stats {
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
   std::atomic<bool> store_writable{true};      ///< false while the history store fails writes
+  node_metrics metrics;                        ///< histograms and counters by reason
 
   cluster_info cluster() const {
     std::lock_guard<std::mutex> guard{mtx_};

@@ -290,6 +290,7 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
     auto kept = st.store->find_retry(m.room, m.user, m.client_id);
     return kept ? *kept : m;
   }
+  observe_lag(self, m);
   push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
     return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
            || recently_joined(self, mem.actor, m.room);

@@ -80,6 +80,7 @@ struct replicate_batch {
   std::vector<replicate_item> items;
   std::vector<std::shared_ptr<pending_publish>> waiting;
   caf::actor to; ///< the peer chat server, the only one whose answer counts
+  std::chrono::steady_clock::time_point sent;
   std::chrono::steady_clock::time_point deadline;
   std::size_t bytes = 0; ///< about what the items take on the wire
 };

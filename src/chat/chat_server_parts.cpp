@@ -1,6 +1,10 @@
 #include "chat/chat_server_parts.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
+
+#include "chat/clock.hpp"
 
 #include "protocol/frames.hpp"
 #include "protocol/names.hpp"
@@ -60,6 +64,11 @@ void after_sync(self_ptr self, std::function<void(bool)> fn) {
 caf::message deliver_msg(const message& m, const std::string& frame) {
   return caf::make_message(deliver_atom::value, m.room, m.id,
                            protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+}
+
+void observe_lag(self_ptr self, const message& m) {
+  auto lag_us = std::max<std::int64_t>(0, wall_micros() - m.ts); // a peer's clock may be ahead
+  self->state.stats->metrics.delivery_lag_seconds.Observe(static_cast<double>(lag_us) / 1e6);
 }
 
 caf::message push_msg(const std::string& room, const std::string& frame) {

@@ -43,6 +43,9 @@ room_history::insert_result stored(self_ptr self, room_history::insert_result r)
 void after_sync(self_ptr self, std::function<void(bool)> fn);
 
 caf::message deliver_msg(const message& m, const std::string& frame);
+
+/// A live message reaches this node's connections now: its delivery lag.
+void observe_lag(self_ptr self, const message& m);
 caf::message push_msg(const std::string& room, const std::string& frame);
 
 /// Publishes are plain messages answered by plain messages, not CAF

@@ -120,7 +120,8 @@ void publish(self_ptr self, message_req& req) {
     st.watched = cs.address();
   }
   auto seq = st.next_publish++;
-  st.publishing.emplace(seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address()});
+  st.publishing.emplace(seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address(),
+                                                std::chrono::steady_clock::now()});
   self->send(cs, publish_atom::value, seq, std::move(draft), caf::actor{self}, may_publish);
 }
 
@@ -152,6 +153,8 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
   if (auto s = st.seen.find(p.room); s != st.seen.end())
     s->second.add(r.id); // never echo our own message back to us
   send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
+  st.stats->metrics.publish_ack_seconds.Observe(
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
 }
 
 /// The chat server died with publishes of ours: each gets an error, so the

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,6 +36,7 @@ struct publish_in_flight {
   std::optional<std::string> client_id;
   bool may_publish = false; ///< it took a token from the bucket
   caf::actor_addr server;   ///< the chat server that has it
+  std::chrono::steady_clock::time_point started; ///< for chat_publish_ack_seconds
 };
 
 struct connection_state {

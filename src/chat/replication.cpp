@@ -15,6 +15,7 @@ namespace {
 void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
   p.acked = true;
   self->state.unfinished->finish(p.msg.id);
+  observe_lag(self, m);
   push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
   answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
@@ -155,7 +156,8 @@ void send_batch(self_ptr self, const caf::actor& cs) {
   auto& batch = st.in_flight[seq];
   batch = std::move(node.mapped());
   batch.to = cs;
-  batch.deadline = steady::now() + st.cfg.replicate_timeout;
+  batch.sent = steady::now();
+  batch.deadline = batch.sent + st.cfg.replicate_timeout;
   for (const auto& item : batch.items)
     batch.bytes += wire_size(item);
   auto& owed = st.unanswered_bytes[cs.node()];
@@ -180,6 +182,7 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
   auto batch = std::move(it->second);
   st.in_flight.erase(it);
   settle(self, batch);
+  st.stats->metrics.replication_rtt_seconds.Observe(std::chrono::duration<double>(steady::now() - batch.sent).count());
   if (kept.size() != batch.waiting.size()) {
     if (!kept.empty())
       refuse(self, "replicate batch answer");

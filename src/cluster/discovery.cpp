@@ -115,9 +115,13 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
                   [](const caf::error&) {});
               done();
             },
-            [=](const caf::error&) { done(); });
+            [=](const caf::error&) {
+              self->state.stats->metrics.discovery_error("handshake");
+              done();
+            });
       },
       [=](const caf::error& err) {
+        self->state.stats->metrics.discovery_error("connect");
         // With TLS a refused handshake ends here too (OpenSSL's reason is in
         // the "cluster TLS" line); say so once per endpoint, not every round.
         if (tls && self->state.failing.insert(key).second)
@@ -131,15 +135,19 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
 void round(self_ptr self) {
   auto& st = self->state;
   std::vector<endpoint> targets;
+  auto resolve = [&](const std::string& name, std::uint16_t port) {
+    auto addrs = resolve_all(name);
+    if (addrs.empty())
+      st.stats->metrics.discovery_error("resolve");
+    for (auto& addr : addrs)
+      targets.push_back({addr, port});
+  };
   if (!st.cfg.dns_name.empty())
-    for (auto& addr : resolve_all(st.cfg.dns_name))
-      targets.push_back({addr, st.cfg.port});
+    resolve(st.cfg.dns_name, st.cfg.port);
   for (const auto& p : st.cfg.peers) {
     auto ep = parse_endpoint(p, st.cfg.port);
-    if (ep.host.empty())
-      continue;
-    for (auto& addr : resolve_all(ep.host))
-      targets.push_back({addr, ep.port});
+    if (!ep.host.empty())
+      resolve(ep.host, ep.port);
   }
   auto outstanding = std::make_shared<int>(0);
   auto self_key = endpoint{st.cfg.self_addr, st.cfg.self_port}.key();
@@ -161,6 +169,8 @@ void round(self_ptr self) {
     }
     if (reachable(ep, st.cfg.connect_timeout))
       connect_to(self, ep, outstanding);
+    else
+      st.stats->metrics.discovery_error("unreachable");
   }
   // A restarted scope knows no peers: tell it again (known ones are ignored).
   if (auto local = registered(self, registry_name::pg_scope))

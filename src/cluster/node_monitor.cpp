@@ -45,7 +45,8 @@ void apply(self_ptr self, const change& c) {
   }
 }
 
-void node_up(self_ptr self, const caf::node_id& nid) {
+/// Returns whether the node is new to us.
+bool node_up(self_ptr self, const caf::node_id& nid) {
   bool is_new = self->state.peers.count(nid) == 0;
   auto& p = self->state.peers[nid];
   p.node_id = to_string(nid);
@@ -60,6 +61,7 @@ void node_up(self_ptr self, const caf::node_id& nid) {
       p.node = m.user;
   if (is_new)
     spdlog::info("nodeup node={} node_id={} peers={}", p.node, p.node_id, self->state.peers.size());
+  return is_new;
 }
 
 void bind_scope(self_ptr self) {
@@ -120,7 +122,9 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
     [=](node_up_atom, const caf::node_id& nid) {
       if (!from_this_node(self))
         return;
-      node_up(self, nid);
+      // Counted here, not when a restarted scope is read again.
+      if (node_up(self, nid))
+        self->state.stats->metrics.peers_up.Increment();
       publish(self);
     },
     [=](node_down_atom, const caf::node_id& nid) {
@@ -129,6 +133,7 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       auto it = self->state.peers.find(nid);
       if (it != self->state.peers.end()) {
         spdlog::warn("nodedown node={} node_id={} addr={}", it->second.node, it->second.node_id, it->second.addr);
+        self->state.stats->metrics.peers_down.Increment();
         self->state.peers.erase(it);
       }
       self->state.addrs.erase(nid);

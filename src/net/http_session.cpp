@@ -131,6 +131,7 @@ void http_session::refuse_unreadable(beast::error_code ec) {
 
 void http_session::upgrade(request req) {
   auto deny = [&](http::status status, const std::string& code, const std::string& message) {
+    ctx_.stats->metrics.upgrade_refused(code);
     auto res = json_error(req, status, code, message);
     res.keep_alive(false);
     write(std::move(res));

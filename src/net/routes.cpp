@@ -9,6 +9,7 @@
 
 #include "app/messages.hpp"
 #include "chat/clock.hpp"
+#include "net/metrics_page.hpp"
 #include "net/origin_check.hpp"
 #include "net/upgrade.hpp"
 #include "net/websocket_session.hpp"
@@ -47,15 +48,10 @@ http_response asset(const http_request& req, std::string_view name, std::string_
   return reply(req, http::status::ok, type, std::string(body));
 }
 
-// With an auth secret, room names are for token holders only: /metrics and
-// /api/cluster, served to anyone, leave them out.
+// With an auth secret, room names are for token holders only: /api/cluster
+// leaves them out.
 bool hide_rooms(const server_context& ctx) {
   return !ctx.cfg.auth_secret.empty();
-}
-
-/// Per-room series in /metrics: asked for, and rooms not hidden.
-bool metrics_per_room(const server_context& ctx) {
-  return ctx.cfg.metrics_per_room && !hide_rooms(ctx);
 }
 
 bool is_room_group(const std::string& group) {
@@ -197,26 +193,6 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
 }
 #endif
 
-void gauge(std::string& out, const char* name, const char* help, double value, const char* type = "gauge") {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  out += name;
-  out += ' ';
-  out += std::to_string(static_cast<long long>(value));
-  out += '\n';
-}
-
-void counter(std::string& out, const char* name, const char* help, double value) {
-  gauge(out, name, help, value, "counter");
-}
-
 } // namespace
 
 http_response json_error(const http_request& req, http::status status, const std::string& code,
@@ -230,53 +206,6 @@ http_response health_response(server_context& ctx, const http_request& req, cons
     return json_reply(req, http::status::service_unavailable,
                       {{"error", "unhealthy"}, {"message", error}, {"node", ctx.cfg.node_name}});
   return json_reply(req, http::status::ok, {{"status", "ok"}, {"node", ctx.cfg.node_name}});
-}
-
-std::string metrics_text(server_context& ctx) {
-  const auto& s = *ctx.stats;
-  auto info = s.cluster();
-  auto sizes = ctx.store->sizes();
-  std::string out;
-  gauge(out, "chat_connections", "Open WebSocket connections.", s.connections);
-  gauge(out, "chat_rooms", "Rooms whose history this node holds in memory (with --data-dir the rest is on disk).",
-        static_cast<double>(sizes.size()));
-  counter(out, "chat_messages_in_total", "Frames received from clients.", s.messages_in);
-  counter(out, "chat_messages_published_total", "Chat messages this node originated.", s.published);
-  counter(out, "chat_deliveries_total", "Frames handed to local connections by chat servers.", s.deliveries);
-  counter(out, "chat_messages_out_total", "Frames written to WebSocket clients.", s.frames_out);
-  counter(out, "chat_drops_rate_limited_total", "Publishes refused by the rate limit.", s.drops_rate);
-  counter(out, "chat_drops_slow_consumer_total", "Connections closed as slow consumers.", s.drops_slow);
-  counter(out, "chat_bad_frames_total", "Client frames answered with an error.", s.bad_frames);
-  counter(out, "chat_node_messages_out_total", "Chat messages sent to other nodes' chat servers.", s.node_msgs_out);
-  counter(out, "chat_node_messages_in_total", "Chat messages received from other nodes' chat servers.", s.node_msgs_in);
-  counter(out, "chat_restarts_total", "Supervised actor restarts.", s.restarts);
-  counter(out, "chat_server_restarts_total", "Chat server restarts.", s.chat_restarts);
-  counter(out, "chat_peer_messages_refused_total", "Peer messages dropped as invalid or not from a known peer.",
-          s.peer_msgs_refused);
-  counter(out, "chat_peers_dropped_total", "Peers disconnected for leaving replicates unanswered (time or bytes).",
-          s.peers_dropped);
-  counter(out, "chat_rooms_evicted_total", "Idle rooms dropped from memory to stay under --max-node-rooms (from disk too without --data-dir).", s.rooms_evicted);
-  gauge(out, "chat_queued_bytes", "Outgoing bytes queued on all connections, not yet written.", s.queued_bytes);
-  gauge(out, "chat_cluster_peers", "Peer nodes this node sees.", static_cast<double>(info.peers.size()));
-  gauge(out, "chat_ready", "1 when /readyz answers 200.", s.ready && !s.draining && s.store_writable ? 1 : 0);
-  gauge(out, "chat_store_writable", "0 while the history store fails writes (publishes get error internal).",
-        s.store_writable ? 1 : 0);
-  out += "# HELP chat_history_messages Messages kept in a room's history.\n# TYPE chat_history_messages gauge\n";
-  if (!metrics_per_room(ctx)) {
-    // One series without the room label: the total over all rooms.
-    std::size_t total = 0;
-    for (const auto& [room, n] : sizes)
-      total += n;
-    out += "chat_history_messages " + std::to_string(total) + "\n";
-  } else {
-    for (const auto& [room, n] : sizes)
-      out += "chat_history_messages{room=\"" + room + "\"} " + std::to_string(n) + "\n";
-  }
-  out += "# HELP chat_group_members Members of a process group, cluster-wide.\n# TYPE chat_group_members gauge\n";
-  for (const auto& [group, n] : info.group_sizes)
-    if (metrics_per_room(ctx) || !is_room_group(group))
-      out += "chat_group_members{group=\"" + group + "\"} " + std::to_string(n) + "\n";
-  return out;
 }
 
 namespace {

@@ -22,7 +22,4 @@ http_response json_error(const http_request& req, boost::beast::http::status sta
 /// /healthz: 200 when `error` is empty (the chat server answered), else 503.
 http_response health_response(server_context& ctx, const http_request& req, const std::string& error);
 
-/// Prometheus text exposition of the node's counters.
-std::string metrics_text(server_context& ctx);
-
 } // namespace chat::net

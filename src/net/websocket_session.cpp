@@ -50,6 +50,7 @@ websocket_session::~websocket_session() {
   if (actor_) {
     caf::anon_send(actor_, closed_atom::value, local_proof{});
     --ctx_.stats->connections;
+    ctx_.stats->metrics.connection_closed(why_closed_.value_or(close_reason::network));
   }
   count_queued(-static_cast<std::int64_t>(queued_bytes_));
   ctx_.sessions.remove(id_);
@@ -84,6 +85,7 @@ void websocket_session::on_accept(beast::error_code ec) {
   cc.seen_per_room = std::max<std::size_t>(200, cfg.history * 4);
   actor_ = ctx_.sys.spawn(connection, std::move(cc), std::weak_ptr<frame_sink>(shared_from_this()), ctx_.stats);
   ++ctx_.stats->connections;
+  ctx_.stats->metrics.connections_opened.Increment();
   ctx_.sessions.add(id_, shared_from_this());
   // A connection actor that dies (a bug, or the debug hook) takes only its
   // own connection with it.
@@ -110,6 +112,7 @@ void websocket_session::arm_expiry() {
     if (ec || !self)
       return;
     spdlog::info("ws: session={} user={} closed: token expired", self->id_, self->who_.user);
+    self->closing_because(close_reason::token_expired);
     self->begin_close(policy_error, "token expired",
                       std::make_shared<const std::string>(protocol::notice_frame(
                         "token_expired", "your token has expired; reconnect with a fresh one")));
@@ -124,6 +127,14 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   if (ec) {
     // Closed, timed out, too big (Beast has already sent 1009) or broken:
     // the session ends and the destructor tells the actor.
+    if (ec == websocket::error::closed)
+      closing_because(close_reason::client);
+    else if (ec == beast::error::timeout)
+      closing_because(close_reason::idle_timeout);
+    else if (ec == websocket::error::message_too_big)
+      closing_because(close_reason::too_big);
+    else
+      closing_because(close_reason::network);
     close_deadline_.cancel();
     expiry_.cancel();
     return;
@@ -166,6 +177,16 @@ void websocket_session::close(std::uint16_t code, std::string reason) {
 }
 
 void websocket_session::end(std::uint16_t code, std::string reason) {
+  switch (static_cast<websocket::close_code>(code)) {
+  case websocket::close_code::going_away:
+    closing_because(close_reason::shutdown);
+    break;
+  case websocket::close_code::internal_error:
+    closing_because(close_reason::internal_error);
+    break;
+  default:
+    closing_because(close_reason::policy);
+  }
   begin_close(code, std::move(reason));
 }
 
@@ -212,7 +233,13 @@ void websocket_session::count_queued(std::int64_t delta) {
     ctx_.stats->queued_bytes += delta;
 }
 
+void websocket_session::closing_because(close_reason why) {
+  if (!why_closed_)
+    why_closed_ = why;
+}
+
 void websocket_session::close_slow_consumer(const char* why) {
+  closing_because(close_reason::slow_consumer);
   ++ctx_.stats->drops_slow;
   spdlog::info("ws: session={} user={} closed as slow consumer: {} ({} bytes queued)", id_, who_.user, why,
                queued_bytes_);

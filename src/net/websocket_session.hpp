@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/steady_timer.hpp>
@@ -68,6 +69,7 @@ private:
   void begin_close(std::uint16_t code, std::string reason, protocol::frame_ptr last = nullptr);
   void do_close();
   void close_slow_consumer(const char* why);
+  void closing_because(chat::close_reason why);
   void count_queued(std::int64_t delta);
 
   boost::beast::websocket::stream<prefilled_stream> ws_;
@@ -92,6 +94,8 @@ private:
   bool closing_ = false; ///< no more frames are queued
   bool close_sent_ = false;
   boost::beast::websocket::close_reason close_reason_;
+  /// Why it ends, the first cause seen (chat_connections_closed_total).
+  std::optional<chat::close_reason> why_closed_;
 };
 
 } // namespace chat::net

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 
 import { connect, unique } from './lib/client.mjs';
+import { metrics } from './lib/http.mjs';
 import { startNode } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
@@ -73,4 +74,7 @@ test('a reader that stops reading is closed with 1008 slow consumer; a fast read
   assert.deepEqual(fast.seen('message').map((m) => m.id), sent, 'the fast reader got every message once, in order');
   assert.equal(sender.seen('message').length, 0, 'never echoed to the sender');
   assert.ok(sender.isOpen && fast.isOpen, 'the others stay connected');
+  const m = await metrics(node);
+  assert.equal(m.get('chat_connections_closed_total{reason="slow_consumer"}'), 1, 'counted as closed: slow_consumer');
+  assert.equal(m.get('chat_drops_slow_consumer_total'), 1);
 });

@@ -256,4 +256,7 @@ test('a connection is closed with 1008 token expired when its token expires', { 
 
   await lasting.ping();
   assert.ok(lasting.isOpen, 'a connection whose token is still valid stays');
+  await waitFor(async () => (await metrics(node)).get('chat_connections_closed_total{reason="token_expired"}') === 1, 5000, {
+    what: 'the close counted as token_expired',
+  });
 });

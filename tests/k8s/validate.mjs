@@ -31,8 +31,9 @@
 //    docs/kubernetes.md, Ingress, ServiceMonitor. The Dockerfile's packages
 //    against scripts/install-deps.sh.
 // 5. The dashboard: JSON, a datasource variable, only metric names that
-//    src/net/routes.cpp exports (counters in rate(), gauges not), a panel for
-//    each thing an operator watches.
+//    /metrics exports (read from the sources that declare them; counters and
+//    histogram buckets in rate(), gauges not), a panel for each thing an
+//    operator watches.
 // 6. Negative checks: deliberately broken copies must be rejected, so that
 //    this test can fail; the CLI itself must exit non-zero on a broken copy.
 //
@@ -1015,13 +1016,26 @@ function productionChecks(set) {
 }
 // ---------------------------------------------------------------- the Grafana dashboard
 
-// The metrics /metrics exports and their types, from the source that writes
-// them: gauge(out, "NAME", ...), counter(out, "NAME", ...), "# TYPE NAME type".
-function exportedMetrics(routesText) {
+// The metrics /metrics exports and their types, from the sources that
+// declare them: f.gauge("NAME"/f.counter("NAME" in src/net/metrics_page.cpp,
+// histogram/counter/labelled(*registry_, "NAME" in src/app/node_metrics.cpp,
+// one("NAME", help, MetricType::T in src/app/process_metrics.cpp.
+const METRIC_SOURCES = ["src/net/metrics_page.cpp", "src/app/node_metrics.cpp", "src/app/process_metrics.cpp"];
+function exportedMetrics(sourceText) {
   const m = new Map();
-  for (const x of routesText.matchAll(/\b(gauge|counter)\(\s*out,\s*"(chat_[a-z0-9_]+)"/g)) m.set(x[2], x[1]);
-  for (const x of routesText.matchAll(/# TYPE (chat_[a-z0-9_]+) (gauge|counter)/g)) m.set(x[1], x[2]);
+  for (const x of sourceText.matchAll(/\bf\.(gauge|counter)\(\s*"(chat_[a-z0-9_]+)"/g)) m.set(x[2], x[1]);
+  for (const x of sourceText.matchAll(/\b(histogram|counter|labelled)\(\s*\*registry_,\s*"(chat_[a-z0-9_]+)"/g)) m.set(x[2], x[1] === "labelled" ? "counter" : x[1]);
+  for (const x of sourceText.matchAll(/\bone\(\s*"(process_[a-z0-9_]+)",\s*"[^"]*",\s*MetricType::(Counter|Gauge)/g)) m.set(x[1], x[2].toLowerCase());
   return m;
+}
+
+// A queried name's family and type: a histogram's _bucket, _sum and _count
+// series are counters of the histogram's family.
+function metricType(exported, name) {
+  if (exported.has(name)) return exported.get(name);
+  const h = /^(.*)_(bucket|sum|count)$/.exec(name);
+  if (h && exported.get(h[1]) === "histogram") return "counter";
+  return undefined;
 }
 
 // What an operator looks at; each needs a panel (a metric name or a prefix).
@@ -1035,6 +1049,17 @@ const DASHBOARD_NEEDS = [
   ["ready", /^chat_ready$/],
   ["store writable", /^chat_store_writable$/],
   ["restarts", /^chat_(server_)?restarts_total$/],
+  ["publish-to-ack latency", /^chat_publish_ack_seconds_bucket$/],
+  ["replication round trip", /^chat_replication_rtt_seconds_bucket$/],
+  ["delivery lag", /^chat_delivery_lag_seconds_bucket$/],
+  ["connections closed by reason", /^chat_connections_closed_total$/],
+  ["upgrade refusals", /^chat_upgrade_refusals_total$/],
+  ["peers up and down", /^chat_peer_(up|down)_total$/],
+  ["discovery errors", /^chat_discovery_errors_total$/],
+  ["CPU", /^process_cpu_seconds_total$/],
+  ["memory", /^process_resident_memory_bytes$/],
+  ["open fds", /^process_open_fds$/],
+  ["version", /^chat_build_info$/],
 ];
 
 function dashboardChecks(d) {
@@ -1079,21 +1104,21 @@ function dashboardChecks(d) {
     })(),
   });
 
-  const exported = exportedMetrics(d.routes || "");
+  const exported = exportedMetrics(d.sources || "");
   checks.push({
-    name: name("every metric it queries is exported by src/net/routes.cpp; counters only inside rate()/increase(), gauges never"),
+    name: name("every metric it queries is exported (the metrics sources); counters only inside rate()/increase(), gauges never"),
     errors: (() => {
-      if (exported.size === 0) return ["no metric found in src/net/routes.cpp: update exportedMetrics()"];
+      if (exported.size === 0) return [`no metric found in ${METRIC_SOURCES.join(", ")}: update exportedMetrics()`];
       const e = [];
       for (const { where, expr } of exprs) {
         if (typeof expr !== "string" || !expr.trim()) {
           e.push(`${where}: empty query`);
           continue;
         }
-        for (const m of expr.matchAll(/\bchat_[a-zA-Z0-9_]+/g)) {
-          const type = exported.get(m[0]);
+        for (const m of expr.matchAll(/\b(chat|process)_[a-zA-Z0-9_]+/g)) {
+          const type = metricType(exported, m[0]);
           const inRate = /\b(rate|irate|increase)\s*\(\s*$/.test(expr.slice(0, m.index));
-          if (!type) e.push(`${where}: ${m[0]} is not exported by src/net/routes.cpp`);
+          if (!type) e.push(`${where}: ${m[0]} is not exported by /metrics`);
           else if (type === "counter" && !inRate) e.push(`${where}: ${m[0]} is a counter: query its rate() or increase(), not its value`);
           else if (type === "gauge" && inRate) e.push(`${where}: ${m[0]} is a gauge: rate() of it means nothing`);
         }
@@ -1105,7 +1130,7 @@ function dashboardChecks(d) {
   checks.push({
     name: name(`a panel for each of: ${DASHBOARD_NEEDS.map(([n]) => n).join(", ")}`),
     errors: (() => {
-      const used = new Set(exprs.filter((x) => !x.where.startsWith("variable")).flatMap(({ expr }) => [...String(expr).matchAll(/\bchat_[a-zA-Z0-9_]+/g)].map((m) => m[0])));
+      const used = new Set(exprs.filter((x) => !x.where.startsWith("variable")).flatMap(({ expr }) => [...String(expr).matchAll(/\b(chat|process)_[a-zA-Z0-9_]+/g)].map((m) => m[0])));
       return DASHBOARD_NEEDS.filter(([, re]) => ![...used].some((m) => re.test(m))).map(([n, re]) => `no panel shows ${n} (${re.source})`);
     })(),
   });
@@ -1395,8 +1420,10 @@ const MUTATIONS = [
   ["k8s/ applying the production overlay", "source", (t) => editKustomization(t, ".", (k) => { k.bases = ["overlays/production"]; }), /must have bases: \[overlays\/dev\]/],
 
   ["dashboard: not JSON", "dashboard", (d) => { d.text = d.text.replace(/}\s*$/, ",}"); }, /not JSON/],
-  ["dashboard: a metric /metrics does not export", "dashboard", (d) => { d.text = d.text.replace(/chat_connections\{/, "chat_connection_count{"); }, /chat_connection_count is not exported by src\/net\/routes.cpp/],
+  ["dashboard: a metric /metrics does not export", "dashboard", (d) => { d.text = d.text.replace(/chat_connections\{/, "chat_connection_count{"); }, /chat_connection_count is not exported by \/metrics/],
   ["dashboard: a counter's value instead of its rate", "dashboard", (d) => editDashboard(d, (j) => { dashPanel(j, "Deliveries / s").targets[0].expr = "sum by (pod) (chat_deliveries_total)"; }), /chat_deliveries_total is a counter/],
+  ["dashboard: a histogram's buckets without rate()", "dashboard", (d) => editDashboard(d, (j) => { const t = dashPanel(j, "Publish to ack").targets[0]; t.expr = t.expr.replace(/rate\((chat_publish_ack_seconds_bucket\{[^}]*\})\[\$__rate_interval\]\)/, "$1"); }), /chat_publish_ack_seconds_bucket is a counter/],
+  ["dashboard: the latency panel removed", "dashboard", (d) => editDashboard(d, (j) => { j.panels = j.panels.filter((p) => p.title !== "Delivery lag"); }), /no panel shows delivery lag/],
   ["dashboard: rate() of a gauge", "dashboard", (d) => editDashboard(d, (j) => { dashPanel(j, "Queued bytes").targets[0].expr = "rate(chat_queued_bytes[5m])"; }), /chat_queued_bytes is a gauge/],
   ["dashboard: a hard-coded datasource", "dashboard", (d) => editDashboard(d, (j) => { dashPanel(j, "Connections").datasource = { type: "prometheus", uid: "P1809F7CD0C75ACF3" }; }), /panel "Connections": datasource .* is not \$datasource/],
   ["dashboard: no datasource variable", "dashboard", (d) => editDashboard(d, (j) => { j.templating.list = j.templating.list.filter((x) => x.type !== "datasource"); }), /no templating variable of type datasource/],
@@ -1500,11 +1527,10 @@ function main() {
   for (const name of ["dev", "production"]) if (sets[name]) results.push(...runChecks(sets[name], { host: negative && name === "dev" }));
 
   const dashFile = path.join(k8sDir, "monitoring/dashboard.json");
-  const routes = path.join(repo, "src/net/routes.cpp");
   const dashboard = {
     file: "k8s/monitoring/dashboard.json",
     text: fs.existsSync(dashFile) ? fs.readFileSync(dashFile, "utf8") : "",
-    routes: fs.existsSync(routes) ? fs.readFileSync(routes, "utf8") : "",
+    sources: METRIC_SOURCES.map((f) => path.join(repo, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, "utf8")).join("\n"),
   };
   results.push(...dashboardChecks(dashboard));
 

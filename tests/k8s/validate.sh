@@ -6,8 +6,8 @@
 # OpenAPI schemas compiled to validators, yaml reads the files) when missing,
 # then runs validate.mjs, which renders each overlay with `kubectl kustomize`
 # and checks what it renders: schema, Kubernetes rules, the design's own and
-# production's rules, the dashboard's metric names against
-# src/net/routes.cpp, and negative checks on deliberately broken copies.
+# production's rules, the dashboard's metric names against the sources
+# that declare them, and negative checks on deliberately broken copies.
 # kubectl: $KUBECTL, else kubectl on PATH (Debian 12's kubernetes-client,
 # kubectl 1.20 with kustomize v2.0.3, from scripts/install-deps.sh test; the
 # manifests use nothing newer, and newer kubectl renders them the same).
