@@ -3,7 +3,8 @@
 #   unit (doctest), integration (real nodes, real WebSocket clients),
 #   browser (headless Chromium), k8s (manifest validation),
 #   pods (the pod-like cluster tool itself) and faults (fault injection
-#   on it; both need root for network namespaces).
+#   on it; both need root for network namespaces), install (the install
+#   script on Debian's own Node 18; root, for a mount namespace).
 # Sanitizers (docs/security.md): unit-asan (unit tests under ASan+UBSan,
 # build-asan/), unit-tsan (the actor tests under TSan, build-tsan/) and fuzz
 # (each libFuzzer harness briefly over its corpus); integration, browser, pods
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 # The unit tests run once, under ASan+UBSan (unit-asan); `unit` (the release
 # build's) stays selectable.
-suites=${SUITES:-unit-asan integration unit-tsan fuzz browser k8s pods faults}
+suites=${SUITES:-unit-asan integration unit-tsan fuzz browser k8s pods faults install}
 total_pass=0
 total_fail=0
 failed_suites=()
@@ -162,6 +163,12 @@ for s in $suites; do
         run_suite faults 900 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' \
           env "${node_env[@]}" tests/pods/faults.sh
         check_reports faults
+      fi ;;
+    install)
+      if [ "$(id -u)" -ne 0 ]; then
+        skip install "needs root for a mount namespace"
+      else
+        run_suite install 600 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/install/debian_node.sh
       fi ;;
   esac
 done
