@@ -1,9 +1,11 @@
 #pragma once
 
-// What the chat server's parts share: chat_server.cpp (the actor, local
-// membership, peers and history) and replication.cpp (storing each new
-// message on the other nodes). The actor's type, the checks on what peers
-// send, and the local fan-out.
+// What the chat server's parts share: chat_server.cpp (the actor, publish,
+// room sweeps), membership.cpp (who is in which room, presence, the group
+// scope), relay.cpp (typing and read receipts), replication.cpp (storing each
+// new message on the other nodes) and history_sync.cpp (catch-up and
+// readiness). The actor's type, the checks on what peers send, and the local
+// fan-out.
 
 #include <chrono>
 #include <map>

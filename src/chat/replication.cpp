@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat/membership.hpp"
 #include "protocol/frames.hpp"
 
 namespace chat::detail {
@@ -262,6 +263,59 @@ void replicate(self_ptr self, const message& m, const caf::actor& sender, std::u
     st.batches_scheduled = true;
     self->send(self, send_batches_atom::value);
   }
+}
+
+/// A peer's new message: stored, and delivered to the recipients the
+/// originator chose. A connection that joined here so recently that the
+/// originator cannot have known it yet is added, so that a subscriber never
+/// misses a message between its history and its first live one.
+std::optional<message> on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
+  auto& st = self->state;
+  st.clock.observe(m.ts);
+  auto r = stored(self, st.store->insert(m));
+  if (r == room_history::insert_result::failed)
+    return std::nullopt;
+  if (r != room_history::insert_result::added) {
+    auto kept = st.store->find_retry(m.room, m.user, m.client_id);
+    return kept ? *kept : m;
+  }
+  observe_lag(self, m);
+  push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
+    return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
+           || recently_joined(self, mem.actor, m.room);
+  });
+  return m;
+}
+
+
+/// A peer's batch: every item stored here and delivered to its recipients,
+/// then answered with the copy kept of each (after the fsync, with --fsync),
+/// or with nothing if the batch is malformed or was not stored.
+void store_batch(self_ptr self, std::uint64_t seq, const std::vector<replicate_item>& items,
+                 const caf::actor& answer_to) {
+  auto& st = self->state;
+  bool valid = !items.empty() && items.size() <= st.cfg.max_batch
+               && std::all_of(items.begin(), items.end(),
+                              [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
+  std::vector<message> kept;
+  if (valid) {
+    ++st.stats->node_msgs_in;
+    kept.reserve(items.size());
+    for (const auto& it : items) {
+      auto one = on_replicate(self, it.msg, it.recipients);
+      if (!one) { // not stored here: confirm none of them
+        kept.clear();
+        break;
+      }
+      kept.push_back(std::move(*one));
+    }
+  } else {
+    refuse(self, "replicate batch");
+  }
+  // An empty answer refuses the batch at once, so no one waits for it.
+  after_sync(self, [self, answer_to, seq, kept = std::move(kept)](bool ok) mutable {
+    self->send(answer_to, replicated_atom::value, seq, ok ? std::move(kept) : std::vector<message>{});
+  });
 }
 
 } // namespace chat::detail
