@@ -189,10 +189,14 @@ struct conn : std::enable_shared_from_this<conn> {
     rlen -= consumed;
     upgraded = true;
     send(std::make_shared<const std::string>("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                             "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                                             ws_accept_key(key) + "\r\n\r\n"));
-    send_json({{"type", "welcome"}, {"node", srv.node}, {"session", srv.node + "-" + std::to_string(srv.connections)},
-               {"user", user}, {"protocol", 1}, {"limits", json::object()}});
+                                             "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                                             + ws_accept_key(key) + "\r\n\r\n"));
+    send_json({{"type", "welcome"},
+               {"node", srv.node},
+               {"session", srv.node + "-" + std::to_string(srv.connections)},
+               {"user", user},
+               {"protocol", 1},
+               {"limits", json::object()}});
     for (const auto& r : my_rooms) {
       srv.rooms[r].push_back(this);
       send_json({{"type", "subscribed"}, {"room", r}, {"members", json::array({user})}});
@@ -294,7 +298,8 @@ struct conn : std::enable_shared_from_this<conn> {
         ++srv.deliveries;
       }
     }
-    send_json({{"type", "ack"}, {"client_id", req.value("client_id", json())}, {"id", idb}, {"ts", ts}, {"room", room}});
+    send_json(
+      {{"type", "ack"}, {"client_id", req.value("client_id", json())}, {"id", idb}, {"ts", ts}, {"room", room}});
   }
 
   void send_json(const json& j) { send(std::make_shared<const std::string>(ws_frame(j.dump()))); }

@@ -103,11 +103,11 @@ struct options {
   int clients = 600;
   int rooms = 1;
   int senders = 6;
-  double rate = 60;         // messages per second, all senders together
-  double warmup = 3;        // seconds of sending before the measured window
-  double duration = 7;      // seconds of the measured window
-  double drain = 3;         // stop waiting for stragglers after this long without one
-  double settle = 1;        // after every client has its history, before sending
+  double rate = 60;    // messages per second, all senders together
+  double warmup = 3;   // seconds of sending before the measured window
+  double duration = 7; // seconds of the measured window
+  double drain = 3;    // stop waiting for stragglers after this long without one
+  double settle = 1;   // after every client has its history, before sending
   double connect_timeout = 120;
   std::string placement = "spread"; // spread | local | pair: which endpoint a client uses
   std::vector<int> pids;            // server processes to measure
@@ -115,10 +115,10 @@ struct options {
   int src_base = 1;                 // bind clients to 127.0.0.(src_base .. src_base+src_count-1)
   int src_count = 1;
   int threads = 1;
-  int inflight = 256;               // concurrent connection handshakes per thread
-  int text_pad = 0;                 // extra bytes in each text
+  int inflight = 256; // concurrent connection handshakes per thread
+  int text_pad = 0;   // extra bytes in each text
   std::string label = "chat";
-  bool socketio = false;            // --protocol socketio: Socket.IO 4 / Engine.IO v4 framing
+  bool socketio = false; // --protocol socketio: Socket.IO 4 / Engine.IO v4 framing
   std::string scenario;
   std::string json_out;
   std::string room_prefix = "bench";
@@ -160,38 +160,65 @@ options parse_options(int argc, char** argv) {
     if (k == "--endpoints") {
       for (auto& e : split(v, ','))
         o.endpoints.push_back(parse_endpoint(e));
-    } else if (k == "--clients") o.clients = std::stoi(v);
-    else if (k == "--rooms") o.rooms = std::stoi(v);
-    else if (k == "--senders") o.senders = std::stoi(v);
-    else if (k == "--rate") o.rate = std::stod(v);
-    else if (k == "--warmup") o.warmup = std::stod(v);
-    else if (k == "--duration") o.duration = std::stod(v);
-    else if (k == "--drain") o.drain = std::stod(v);
-    else if (k == "--settle") o.settle = std::stod(v);
-    else if (k == "--connect-timeout") o.connect_timeout = std::stod(v);
-    else if (k == "--placement") o.placement = v;
-    else if (k == "--pids") { for (auto& p : split(v, ',')) o.pids.push_back(std::stoi(p)); }
-    else if (k == "--metrics") o.metrics = split(v, ',');
-    else if (k == "--src-base") o.src_base = std::stoi(v);
-    else if (k == "--src-count") o.src_count = std::stoi(v);
-    else if (k == "--threads") o.threads = std::stoi(v);
-    else if (k == "--inflight") o.inflight = std::stoi(v);
-    else if (k == "--text-pad") o.text_pad = std::stoi(v);
-    else if (k == "--label") o.label = v;
+    } else if (k == "--clients")
+      o.clients = std::stoi(v);
+    else if (k == "--rooms")
+      o.rooms = std::stoi(v);
+    else if (k == "--senders")
+      o.senders = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stod(v);
+    else if (k == "--warmup")
+      o.warmup = std::stod(v);
+    else if (k == "--duration")
+      o.duration = std::stod(v);
+    else if (k == "--drain")
+      o.drain = std::stod(v);
+    else if (k == "--settle")
+      o.settle = std::stod(v);
+    else if (k == "--connect-timeout")
+      o.connect_timeout = std::stod(v);
+    else if (k == "--placement")
+      o.placement = v;
+    else if (k == "--pids") {
+      for (auto& p : split(v, ','))
+        o.pids.push_back(std::stoi(p));
+    } else if (k == "--metrics")
+      o.metrics = split(v, ',');
+    else if (k == "--src-base")
+      o.src_base = std::stoi(v);
+    else if (k == "--src-count")
+      o.src_count = std::stoi(v);
+    else if (k == "--threads")
+      o.threads = std::stoi(v);
+    else if (k == "--inflight")
+      o.inflight = std::stoi(v);
+    else if (k == "--text-pad")
+      o.text_pad = std::stoi(v);
+    else if (k == "--label")
+      o.label = v;
     else if (k == "--protocol") {
       if (v != "chat" && v != "socketio")
         die("protocol must be chat or socketio");
       o.socketio = v == "socketio";
-    }
-    else if (k == "--scenario") o.scenario = v;
-    else if (k == "--json") o.json_out = v;
-    else if (k == "--room-prefix") o.room_prefix = v;
-    else if (k == "--on-window") o.on_window = v;
-    else if (k == "--procs") o.procs = std::stoi(v);
-    else if (k == "--room-size") o.room_size = std::stoi(v);
-    else if (k == "--stage-settle") o.stage_settle = std::stod(v);
-    else if (k == "--fd-margin") o.fd_margin = std::stoi(v);
-    else die("unknown option " + k);
+    } else if (k == "--scenario")
+      o.scenario = v;
+    else if (k == "--json")
+      o.json_out = v;
+    else if (k == "--room-prefix")
+      o.room_prefix = v;
+    else if (k == "--on-window")
+      o.on_window = v;
+    else if (k == "--procs")
+      o.procs = std::stoi(v);
+    else if (k == "--room-size")
+      o.room_size = std::stoi(v);
+    else if (k == "--stage-settle")
+      o.stage_settle = std::stod(v);
+    else if (k == "--fd-margin")
+      o.fd_margin = std::stoi(v);
+    else
+      die("unknown option " + k);
   }
   if (o.endpoints.empty())
     die("--endpoints is required");
@@ -551,7 +578,7 @@ void client::start() {
     fail("socket", ec);
     return;
   }
-  sock.async_connect(ep, [self](beast::error_code ec) { self->on_connect(ec); });
+  sock.async_connect(ep, [self](beast::error_code err) { self->on_connect(err); });
 }
 
 void client::on_connect(beast::error_code ec) {
@@ -572,9 +599,9 @@ void client::on_connect(beast::error_code ec) {
   std::string host = ep.address().to_string() + ":" + std::to_string(ep.port());
   std::string query = "user=u" + std::to_string(idx) + "&rooms=" + room;
   std::string target = w.o.socketio ? "/socket.io/?EIO=4&transport=websocket&" + query : "/ws?" + query;
-  ws.async_handshake(host, target, [self](beast::error_code ec) {
-    if (ec) {
-      self->fail("handshake", ec);
+  ws.async_handshake(host, target, [self](beast::error_code err) {
+    if (err) {
+      self->fail("handshake", err);
       return;
     }
     self->open = true;
@@ -647,9 +674,7 @@ bool parse_payload(std::string_view f, std::int64_t& s, std::int64_t& q, std::in
     q = inner.at("q").get<std::int64_t>();
     t = inner.at("t").get<std::int64_t>();
     return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  } catch (const std::exception&) { return false; }
 }
 
 void client::on_frame(std::string_view f) {
@@ -745,13 +770,13 @@ void client::on_socketio_packet(std::string_view p) {
     return; // "40" connected, "41" disconnect
   // 42["chat",{...}] or 43<id>[{...}]: the object is after the first '[' (and
   // for an event after its name), up to the last ']'.
-  auto open = p.find('[');
-  auto close = p.rfind(']');
-  if (open == std::string_view::npos || close == std::string_view::npos || close <= open) {
+  auto first = p.find('[');
+  auto last = p.rfind(']');
+  if (first == std::string_view::npos || last == std::string_view::npos || last <= first) {
     ++w.unparsed;
     return;
   }
-  auto body = p.substr(open + 1, close - open - 1);
+  auto body = p.substr(first + 1, last - first - 1);
   if (p[1] == '2') {
     auto comma = body.find(',');
     if (comma == std::string_view::npos) {
@@ -780,15 +805,15 @@ void client::send_message() {
     acked.resize(q * 2 + 16, 0);
   }
   sent_at[q] = t;
-  std::string text = "{\\\"s\\\":" + std::to_string(sender_k) + ",\\\"q\\\":" + std::to_string(q) + ",\\\"t\\\":" +
-                     std::to_string(t);
+  std::string text =
+    "{\\\"s\\\":" + std::to_string(sender_k) + ",\\\"q\\\":" + std::to_string(q) + ",\\\"t\\\":" + std::to_string(t);
   if (w.o.text_pad > 0)
     text += ",\\\"p\\\":\\\"" + std::string(static_cast<std::size_t>(w.o.text_pad), 'x') + "\\\"";
   text += "}";
   // client_id is unique per run: a repeated (user, room, client_id) is a
   // retry to the server, acked and never delivered again.
-  std::string frame = "{\"type\":\"message\",\"room\":\"" + room + "\",\"text\":\"" + text + "\",\"client_id\":\"" +
-                      w.run_id + "-" + std::to_string(sender_k) + "-" + std::to_string(q) + "\"}";
+  std::string frame = "{\"type\":\"message\",\"room\":\"" + room + "\",\"text\":\"" + text + "\",\"client_id\":\""
+    + w.run_id + "-" + std::to_string(sender_k) + "-" + std::to_string(q) + "\"}";
   outq.push_back(w.o.socketio ? "42" + std::to_string(q) + "[\"message\"," + frame + "]" : std::move(frame));
   w.sent.fetch_add(1, std::memory_order_relaxed);
   w.expected.fetch_add(w.lay.room_size(w.lay.room_of(idx)) - 1, std::memory_order_relaxed);
@@ -1049,19 +1074,20 @@ int run_fanout(const options& o) {
     cpu_user += tot * uf;
     cpu_sys += tot * (1 - uf);
     p["cpu_s"] = tot;
-    json threads = json::array();
+    json per_thread = json::array();
     std::vector<std::pair<double, json>> ts;
     for (const auto& t1 : thr1[i]) {
       std::int64_t before = 0;
       for (const auto& t0 : thr0[i])
         if (t0.tid == t1.tid)
           before = t0.ns;
-      ts.emplace_back((t1.ns - before) / 1e9, json{{"tid", t1.tid}, {"comm", t1.comm}, {"cpu_s", (t1.ns - before) / 1e9}});
+      ts.emplace_back((t1.ns - before) / 1e9,
+                      json{{"tid", t1.tid}, {"comm", t1.comm}, {"cpu_s", (t1.ns - before) / 1e9}});
     }
     std::sort(ts.begin(), ts.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
     for (auto& [_, t] : ts)
-      threads.push_back(t);
-    p["threads"] = threads;
+      per_thread.push_back(t);
+    p["threads"] = per_thread;
     per_pid.push_back(p);
   }
   double per_del = window_deliveries > 0 ? 1e6 / window_deliveries : 0;
@@ -1162,8 +1188,8 @@ int run_fanout(const options& o) {
               << fmt(j["loadgen_cpu"]["cores"].get<double>(), 2) << " cores\n";
     if (j.contains("node_msgs_per_fanout"))
       std::cout << "  node messages per fan-out " << fmt(j["node_msgs_per_fanout"].get<double>(), 3)
-                << " (remote nodes with recipients " << fmt(j["remote_nodes_with_recipients_per_fanout"].get<double>(), 3)
-                << ")\n";
+                << " (remote nodes with recipients "
+                << fmt(j["remote_nodes_with_recipients_per_fanout"].get<double>(), 3) << ")\n";
     if (!errors.empty() || closed)
       std::cout << "  errors " << json(errors).dump() << " closed " << json(closes).dump() << "\n";
   }
@@ -1191,13 +1217,12 @@ int run_fanout(const options& o) {
   auto t0 = now_ns();
   while (w.ready + w.failed < to - from && now_ns() - t0 < o.connect_timeout * 1e9)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::string msg = "ready " + std::to_string(w.ready.load()) + " " + std::to_string(w.failed.load()) + " " +
-                    fmt((now_ns() - t0) / 1e9, 2) + "\n";
+  std::string msg = "ready " + std::to_string(w.ready.load()) + " " + std::to_string(w.failed.load()) + " "
+    + fmt((now_ns() - t0) / 1e9, 2) + "\n";
   if (write(out_fd, msg.data(), msg.size()) < 0)
     _exit(3);
   char b;
-  while (read(in_fd, &b, 1) > 0) {
-  }
+  while (read(in_fd, &b, 1) > 0) {}
   _exit(0);
 }
 
@@ -1213,15 +1238,16 @@ int run_idle(const options& o) {
     auto used = count_fds(pid);
     if (lim > 0 && n > lim - used - o.fd_margin) {
       n = static_cast<int>(lim - used - o.fd_margin);
-      capped_by = "server RLIMIT_NOFILE " + std::to_string(lim) + " with " + std::to_string(used) + " descriptors in use";
+      capped_by =
+        "server RLIMIT_NOFILE " + std::to_string(lim) + " with " + std::to_string(used) + " descriptors in use";
     }
   }
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   int per_proc = (n + o.procs - 1) / o.procs;
   if (static_cast<rlim_t>(per_proc + 64) > rl.rlim_cur)
-    die("each of the " + std::to_string(o.procs) + " processes needs " + std::to_string(per_proc + 64) +
-        " descriptors; raise ulimit -n or --procs");
+    die("each of the " + std::to_string(o.procs) + " processes needs " + std::to_string(per_proc + 64)
+        + " descriptors; raise ulimit -n or --procs");
   if (!capped_by.empty() && !o.quiet)
     std::cerr << "chat_loadgen: " << n << " connections instead of " << requested << " (" << capped_by << ")\n";
 
@@ -1297,7 +1323,8 @@ int run_idle(const options& o) {
   j["capped_by"] = capped_by;
   j["room_size"] = o.room_size;
   j["stages"] = stages;
-  double per = total > 0 ? double(last["rss_kib"].get<std::int64_t>() - first["rss_kib"].get<std::int64_t>()) / total : 0;
+  double per =
+    total > 0 ? double(last["rss_kib"].get<std::int64_t>() - first["rss_kib"].get<std::int64_t>()) / total : 0;
   j["rss_kib_per_connection"] = per;
   if (stages.size() >= 3) {
     const auto& prev = stages[stages.size() - 2];
@@ -1308,8 +1335,8 @@ int run_idle(const options& o) {
   }
   write_json(o, j);
   if (!o.quiet)
-    std::cout << o.label << " " << o.scenario << ": " << total << " idle connections, rss " << first["rss_kib"] << " -> "
-              << last["rss_kib"] << " KiB: " << fmt(per, 2) << " KiB per connection\n";
+    std::cout << o.label << " " << o.scenario << ": " << total << " idle connections, rss " << first["rss_kib"]
+              << " -> " << last["rss_kib"] << " KiB: " << fmt(per, 2) << " KiB per connection\n";
   return total == n ? 0 : 1;
 }
 
@@ -1320,7 +1347,5 @@ int main(int argc, char** argv) {
   auto o = parse_options(argc, argv);
   try {
     return o.mode == "fanout" ? run_fanout(o) : run_idle(o);
-  } catch (const std::exception& e) {
-    die(e.what());
-  }
+  } catch (const std::exception& e) { die(e.what()); }
 }

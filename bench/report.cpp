@@ -134,10 +134,10 @@ std::string idle_header(bool with_socketio) {
 }
 
 std::string idle_row(const json& s, bool with_socketio) {
-  std::string row = "| " + s["scenario"].get<std::string>() + " | " + std::to_string(s["runs"].get<std::size_t>()) +
-                    " | " + f(get(s, "connections"), 0) + " | " + f(get(s, "chat_rss_kib_per_connection"), 2) + " | " +
-                    f(get(s, "chat_rss_kib_per_connection_last_stage"), 2) + " | " +
-                    f(get(s, "floor_rss_kib_per_connection"), 2) + " | " + f(get(s, "ratio"), 1) + "x |";
+  std::string row = "| " + s["scenario"].get<std::string>() + " | " + std::to_string(s["runs"].get<std::size_t>())
+    + " | " + f(get(s, "connections"), 0) + " | " + f(get(s, "chat_rss_kib_per_connection"), 2) + " | "
+    + f(get(s, "chat_rss_kib_per_connection_last_stage"), 2) + " | " + f(get(s, "floor_rss_kib_per_connection"), 2)
+    + " | " + f(get(s, "ratio"), 1) + "x |";
   if (with_socketio)
     row += " " + f(get(s, "socketio_rss_kib_per_connection"), 2) + " |";
   return row + "\n";
@@ -198,20 +198,20 @@ json fanout_entry(const std::string& key, const variant& g, const json& any) {
 }
 
 const char* fanout_header =
-    "\n| scenario | server | runs | sent | acked | delivered | lost (all runs) | dup (all runs) | deliveries/s "
-    "| p50 ms | p90 ms | p99 ms | max ms | CPU µs/delivery (user+sys) | vs floor | node msgs/fan-out | RSS MiB "
-    "| chatd CPU advantage |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  "\n| scenario | server | runs | sent | acked | delivered | lost (all runs) | dup (all runs) | deliveries/s "
+  "| p50 ms | p90 ms | p99 ms | max ms | CPU µs/delivery (user+sys) | vs floor | node msgs/fan-out | RSS MiB "
+  "| chatd CPU advantage |\n"
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
 
 std::string fanout_row(const std::string& key, const std::string& label, const json& x, const std::string& vs_floor,
                        const std::string& node_msgs, const std::string& advantage) {
   auto g = [&](const char* k) { return get(x, k); };
-  return "| " + key + " | " + label + " | " + std::to_string(x["runs"].get<std::size_t>()) + " | " + f(g("sent"), 0) +
-         " | " + f(g("acked"), 0) + " | " + f(g("delivered"), 0) + " | " + f(g("lost_total"), 0) + " | " +
-         f(g("duplicated_total"), 0) + " | " + f(g("deliveries_per_s"), 0) + " | " + f(g("p50_us") / 1000, 2) + " | " +
-         f(g("p90_us") / 1000, 2) + " | " + f(g("p99_us") / 1000, 2) + " | " + f(g("max_us") / 1000, 1) + " | " +
-         f(g("us_per_delivery"), 2) + " (" + f(g("user_us_per_delivery"), 2) + "+" + f(g("sys_us_per_delivery"), 2) +
-         ") | " + vs_floor + " | " + node_msgs + " | " + f(g("rss_kib") / 1024, 0) + " | " + advantage + " |\n";
+  return "| " + key + " | " + label + " | " + std::to_string(x["runs"].get<std::size_t>()) + " | " + f(g("sent"), 0)
+    + " | " + f(g("acked"), 0) + " | " + f(g("delivered"), 0) + " | " + f(g("lost_total"), 0) + " | "
+    + f(g("duplicated_total"), 0) + " | " + f(g("deliveries_per_s"), 0) + " | " + f(g("p50_us") / 1000, 2) + " | "
+    + f(g("p90_us") / 1000, 2) + " | " + f(g("p99_us") / 1000, 2) + " | " + f(g("max_us") / 1000, 1) + " | "
+    + f(g("us_per_delivery"), 2) + " (" + f(g("user_us_per_delivery"), 2) + "+" + f(g("sys_us_per_delivery"), 2)
+    + ") | " + vs_floor + " | " + node_msgs + " | " + f(g("rss_kib") / 1024, 0) + " | " + advantage + " |\n";
 }
 
 // r = Socket.IO CPU per delivery / chatd's; worded so that r < 1 is not
@@ -231,8 +231,8 @@ std::string fanout_rows(const json& s) {
     md += fanout_row(key, "chatd ×" + nodes, s["chat"], f(get(s, "cpu_ratio"), 2) + "×",
                      f(get(s["chat"], "node_msgs_per_fanout"), 2), advantage(get(s, "chat_vs_socketio")));
   if (has("socketio"))
-    md += fanout_row(key, "Socket.IO+Redis ×" + nodes, s["socketio"], f(get(s, "socketio_cpu_ratio"), 2) + "×", "-",
-                     "-");
+    md +=
+      fanout_row(key, "Socket.IO+Redis ×" + nodes, s["socketio"], f(get(s, "socketio_cpu_ratio"), 2) + "×", "-", "-");
   if (has("floor"))
     md += fanout_row(key, "floor", s["floor"], "1×", "-", "-");
   return md;
@@ -245,11 +245,10 @@ const char* dat_header = "# offered_deliveries_per_s chat_p50_ms chat_p90_ms cha
 std::string dat_line(const json& s) {
   const auto &c = s["chat"], &fl = s["floor"], &sio = s["socketio"];
   auto ms = [](const json& x, const char* k) { return " " + f(get(x, k) / 1000, 3); };
-  return f(get(c, "offered_deliveries_per_s"), 0) + ms(c, "p50_us") + ms(c, "p90_us") + ms(c, "p99_us") +
-         ms(fl, "p50_us") + ms(fl, "p90_us") + ms(fl, "p99_us") + " " + f(get(c, "us_per_delivery"), 3) + " " +
-         f(get(fl, "us_per_delivery"), 3) + " " + f(get(s, "cpu_ratio"), 3) + ms(sio, "p50_us") + ms(sio, "p90_us") +
-         ms(sio, "p99_us") + " " + f(get(sio, "us_per_delivery"), 3) + " " + f(get(s, "socketio_cpu_ratio"), 3) +
-         "\n";
+  return f(get(c, "offered_deliveries_per_s"), 0) + ms(c, "p50_us") + ms(c, "p90_us") + ms(c, "p99_us")
+    + ms(fl, "p50_us") + ms(fl, "p90_us") + ms(fl, "p99_us") + " " + f(get(c, "us_per_delivery"), 3) + " "
+    + f(get(fl, "us_per_delivery"), 3) + " " + f(get(s, "cpu_ratio"), 3) + ms(sio, "p50_us") + ms(sio, "p90_us")
+    + ms(sio, "p99_us") + " " + f(get(sio, "us_per_delivery"), 3) + " " + f(get(s, "socketio_cpu_ratio"), 3) + "\n";
 }
 
 // Node-to-node traffic, where there is any (chatd on more than one node).
@@ -261,12 +260,13 @@ std::string node_table(const json& summary) {
     const auto& c = s["chat"];
     auto g = [&](const char* k) { return get(c, k); };
     if (nn.empty())
-      nn = "\n| scenario | placement | remote nodes with recipients / fan-out | remote nodes / fan-out | node messages / "
-           "fan-out (metrics) | deliveries / fan-out | frame encodes / message |\n|---|---|---|---|---|---|---|\n";
-    nn += "| " + s["scenario"].get<std::string>() + " | " + s["placement"].get<std::string>() + " | " +
-          f(g("remote_nodes_with_recipients_per_fanout"), 2) + " | " + f(g("remote_nodes_per_fanout"), 0) + " | " +
-          f(g("node_msgs_per_fanout"), 3) + " | " + f(g("deliveries_per_fanout_metrics"), 2) + " | " +
-          f(g("frame_encodes_per_message"), 3) + " |\n";
+      nn =
+        "\n| scenario | placement | remote nodes with recipients / fan-out | remote nodes / fan-out | node messages / "
+        "fan-out (metrics) | deliveries / fan-out | frame encodes / message |\n|---|---|---|---|---|---|---|\n";
+    nn += "| " + s["scenario"].get<std::string>() + " | " + s["placement"].get<std::string>() + " | "
+      + f(g("remote_nodes_with_recipients_per_fanout"), 2) + " | " + f(g("remote_nodes_per_fanout"), 0) + " | "
+      + f(g("node_msgs_per_fanout"), 3) + " | " + f(g("deliveries_per_fanout_metrics"), 2) + " | "
+      + f(g("frame_encodes_per_message"), 3) + " |\n";
   }
   return nn;
 }
@@ -318,8 +318,7 @@ json ceiling_side(std::vector<json> runs) {
 json ceiling_entry(const std::string& family, const variant& g) {
   json s{{"scenario", family},
          {"mode", "ceiling"},
-         {"criteria",
-          {{"p99_us_max", ceiling_p99_us}, {"min_fraction_of_offered", ceiling_min_fraction}, {"lost", 0}}},
+         {"criteria", {{"p99_us_max", ceiling_p99_us}, {"min_fraction_of_offered", ceiling_min_fraction}, {"lost", 0}}},
          {"chat", ceiling_side(g.chat)},
          {"socketio", ceiling_side(g.socketio)},
          {"floor", ceiling_side(g.floor)}};
@@ -339,24 +338,24 @@ std::string ceiling_label(const std::string& who, const json& step) {
 std::string ceiling_tables(const std::vector<json>& entries) {
   if (entries.empty())
     return "";
-  std::string top = "\nCeiling: the highest deliveries/s a server sustained (p99 ≤ " + f(ceiling_p99_us / 1000, 0) +
-                    " ms, at least " + f(ceiling_min_fraction * 100, 0) +
-                    " % of the offered rate delivered, nothing lost).\n\n"
-                    "| ceiling | chatd | Socket.IO+Redis | floor | chatd / Socket.IO | chatd / floor |\n"
-                    "|---|---|---|---|---|---|\n";
+  std::string top = "\nCeiling: the highest deliveries/s a server sustained (p99 ≤ " + f(ceiling_p99_us / 1000, 0)
+    + " ms, at least " + f(ceiling_min_fraction * 100, 0)
+    + " % of the offered rate delivered, nothing lost).\n\n"
+      "| ceiling | chatd | Socket.IO+Redis | floor | chatd / Socket.IO | chatd / floor |\n"
+      "|---|---|---|---|---|---|\n";
   std::string steps = "\n| ceiling | server | offered deliveries/s | deliveries/s | p99 ms | lost | sustained |\n"
                       "|---|---|---|---|---|---|---|\n";
   for (const auto& s : entries) {
     const auto family = s["scenario"].get<std::string>();
     auto best = [&](const char* who) { return f(get(s[who], "ceiling_deliveries_per_s"), 0); };
-    top += "| " + family + " | " + best("chat") + " | " + best("socketio") + " | " + best("floor") + " | " +
-           f(get(s, "chat_over_socketio"), 2) + " | " + f(get(s, "chat_over_floor"), 2) + " |\n";
+    top += "| " + family + " | " + best("chat") + " | " + best("socketio") + " | " + best("floor") + " | "
+      + f(get(s, "chat_over_socketio"), 2) + " | " + f(get(s, "chat_over_floor"), 2) + " |\n";
     for (const char* who : {"chat", "socketio", "floor"})
       for (const auto& st : s[who]["steps"]) {
         auto why = st["why_not"].get<std::string>();
-        steps += "| " + family + " | " + ceiling_label(who, st) + " | " + f(get(st, "offered_deliveries_per_s"), 0) +
-                 " | " + f(get(st, "deliveries_per_s"), 0) + " | " + f(get(st, "p99_us") / 1000, 2) + " | " +
-                 f(get(st, "lost"), 0) + " | " + (why.empty() ? "yes" : "no (" + why + ")") + " |\n";
+        steps += "| " + family + " | " + ceiling_label(who, st) + " | " + f(get(st, "offered_deliveries_per_s"), 0)
+          + " | " + f(get(st, "deliveries_per_s"), 0) + " | " + f(get(st, "p99_us") / 1000, 2) + " | "
+          + f(get(st, "lost"), 0) + " | " + (why.empty() ? "yes" : "no (" + why + ")") + " |\n";
       }
   }
   return top + steps;

@@ -63,9 +63,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<rocksdb::DB> db(raw);
   db->Put(rocksdb::WriteOptions{}, std::string(keys::version_key), std::string(keys::format));
   auto t0 = std::chrono::steady_clock::now();
-  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+  auto now_us =
+    std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::int64_t start = now_us - age_s * 1'000'000;
   std::int64_t step = std::max<std::int64_t>(rooms, age_s * 1'000'000 / per_room);
   std::string text(static_cast<std::size_t>(text_bytes), 'x');

@@ -10,6 +10,8 @@ if [ "$what" = test ]; then
   pkgs+=(chromium iproute2 dnsmasq-base)
   # clang + its runtime: the ASan/UBSan/TSan builds and the libFuzzer harnesses.
   pkgs+=(clang libclang-rt-14-dev)
+  # clang-format: the format check (scripts/check-format.sh, .clang-format).
+  pkgs+=(clang-format)
   command -v kubectl >/dev/null 2>&1 || pkgs+=(kubernetes-client) # kubectl kustomize (tests/k8s/validate.sh); not over another kubectl: both own /usr/bin/kubectl
 fi
 if [ "$what" = bench ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test suite:
-#   unit (doctest), integration (real nodes, real WebSocket clients),
-#   browser (headless Chromium), k8s (manifest validation),
+#   format (clang-format over our C++), unit (doctest), integration (real
+#   nodes, real WebSocket clients), browser (headless Chromium), k8s
+#   (manifest validation),
 #   pods (the pod-like cluster tool itself) and faults (fault injection
 #   on it; both need root for network namespaces), install (the install
 #   script on Debian's own Node 18; root, for a mount namespace).
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 # The unit tests run once, under ASan+UBSan (unit-asan); `unit` (the release
 # build's) stays selectable.
-suites=${SUITES:-unit-asan integration unit-tsan fuzz browser k8s pods faults install}
+suites=${SUITES:-format unit-asan integration unit-tsan fuzz browser k8s pods faults install}
 total_pass=0
 total_fail=0
 failed_suites=()
@@ -111,6 +112,8 @@ check_reports() { # suite
 
 for s in $suites; do
   case $s in
+    format)
+      run_suite format 120 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' scripts/check-format.sh ;;
     unit)
       run_suite unit 300 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
         build/tests/unit_tests ;;
@@ -168,7 +171,7 @@ for s in $suites; do
       if [ "$(id -u)" -ne 0 ]; then
         skip install "needs root for a mount namespace"
       else
-        run_suite install 600 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/install/debian_node.sh
+        run_suite install 600 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' tests/install/debian12.sh
       fi ;;
   esac
 done

@@ -43,7 +43,8 @@ const std::vector<option>& options() {
   static const std::vector<option> opts = {
     {"node-name", "CHAT_NODE_NAME", "node name (default: host name)",
      [](config& c, const std::string& v) { c.node_name = v; }},
-    {"http-addr", "CHAT_HTTP_ADDR", "HTTP/WebSocket listen address", [](config& c, const std::string& v) { c.http_addr = v; }},
+    {"http-addr", "CHAT_HTTP_ADDR", "HTTP/WebSocket listen address",
+     [](config& c, const std::string& v) { c.http_addr = v; }},
     {"admin-addr", "CHAT_ADMIN_ADDR", "admin listen address (/metrics, /api/cluster, /debug)",
      [](config& c, const std::string& v) { c.admin_addr = v; }},
     {"admin-port", "CHAT_ADMIN_PORT", "admin port (/metrics, /api/cluster, /debug); 0: none",
@@ -66,8 +67,11 @@ const std::vector<option>& options() {
      [](config& c, const std::string& v) { c.discovery_interval_ms = number<std::int64_t>(v, 50, 600000); }},
     {"peer-timeout-ms", "CHAT_PEER_TIMEOUT_MS", "silent peer declared down after",
      [](config& c, const std::string& v) { c.peer_timeout_ms = number<std::int64_t>(v, 500, 600000); }},
-    {"peer-backlog-bytes", "CHAT_PEER_BACKLOG_BYTES", "replicate bytes a peer may leave unanswered before it is dropped",
-     [](config& c, const std::string& v) { c.peer_backlog_bytes = number<std::size_t>(v, 4096, std::size_t{1} << 40); }},
+    {"peer-backlog-bytes", "CHAT_PEER_BACKLOG_BYTES",
+     "replicate bytes a peer may leave unanswered before it is dropped",
+     [](config& c, const std::string& v) {
+       c.peer_backlog_bytes = number<std::size_t>(v, 4096, std::size_t{1} << 40);
+     }},
     {"history", "CHAT_HISTORY", "messages sent after subscribed (and held in memory per room in use)",
      [](config& c, const std::string& v) { c.history = number<std::size_t>(v, 1, 100000); }},
     {"data-dir", "CHAT_DATA_DIR", "directory of the on-disk history store (empty: history in memory only)",
@@ -75,7 +79,9 @@ const std::vector<option>& options() {
     {"history-keep", "CHAT_HISTORY_KEEP", "messages kept per room on disk (with --data-dir)",
      [](config& c, const std::string& v) { c.history_keep = number<std::size_t>(v, 1, 10000000); }},
     {"history-cache-bytes", "CHAT_HISTORY_CACHE_BYTES", "bytes of history windows held in memory (with --data-dir)",
-     [](config& c, const std::string& v) { c.history_cache_bytes = number<std::size_t>(v, 1 << 20, std::size_t{1} << 40); }},
+     [](config& c, const std::string& v) {
+       c.history_cache_bytes = number<std::size_t>(v, 1 << 20, std::size_t{1} << 40);
+     }},
     {"fsync", "CHAT_FSYNC", "1: acks wait for a group-committed fsync of the store's log",
      [](config& c, const std::string& v) { c.fsync = boolean(v); }},
     {"max-frame-bytes", "CHAT_MAX_FRAME_BYTES", "largest client frame",
@@ -107,7 +113,9 @@ const std::vector<option>& options() {
     {"max-connections", "CHAT_MAX_CONNECTIONS", "open WebSocket connections per node",
      [](config& c, const std::string& v) { c.max_connections = number<std::size_t>(v, 1, 10000000); }},
     {"max-node-queue-bytes", "CHAT_MAX_NODE_QUEUE_BYTES", "outgoing bytes queued on the whole node",
-     [](config& c, const std::string& v) { c.max_node_queue_bytes = number<std::size_t>(v, 65536, std::size_t{1} << 40); }},
+     [](config& c, const std::string& v) {
+       c.max_node_queue_bytes = number<std::size_t>(v, 65536, std::size_t{1} << 40);
+     }},
     {"max-node-rooms", "CHAT_MAX_NODE_ROOMS", "rooms kept in memory; idle ones beyond are evicted",
      [](config& c, const std::string& v) { c.max_node_rooms = number<std::size_t>(v, 1, 10000000); }},
     {"log-level", "CHAT_LOG_LEVEL", "trace, debug, info, warn, error",
@@ -135,9 +143,7 @@ std::optional<std::string> apply(const option& o, config& out, const std::string
   try {
     o.set(out, value);
     return std::nullopt;
-  } catch (const std::exception&) {
-    return "bad value '" + value + "' for " + from;
-  }
+  } catch (const std::exception&) { return "bad value '" + value + "' for " + from; }
 }
 
 } // namespace
@@ -208,9 +214,7 @@ std::optional<std::string> parse_config(int argc, char** argv, config& out, bool
   return std::nullopt;
 }
 
-int default_threads(unsigned cores) {
-  return static_cast<int>(std::clamp(cores / 2, 1u, 64u));
-}
+int default_threads(unsigned cores) { return static_cast<int>(std::clamp(cores / 2, 1u, 64u)); }
 
 std::string config_usage() {
   std::string s = "usage: chatd [--flag value]...\n\n";

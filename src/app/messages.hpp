@@ -66,7 +66,6 @@ using pg_leave_atom = caf::atom_constant<caf::atom("pg_leave")>;
 using pg_watch_atom = caf::atom_constant<caf::atom("pg_watch")>;
 using pg_changes_atom = caf::atom_constant<caf::atom("pg_changes")>;
 using pg_peer_atom = caf::atom_constant<caf::atom("pg_peer")>;
-using pg_info_atom = caf::atom_constant<caf::atom("pg_info")>;
 
 // process-group scope <-> peer scope (the pg.erl protocol)
 using pg_discover_atom = caf::atom_constant<caf::atom("pg_disc")>;
@@ -111,9 +110,7 @@ inline caf::actor lookup(caf::actor_system& sys, caf::atom_value name) {
 }
 
 /// Group names.
-inline std::string room_group(const std::string& room) {
-  return "room:" + room;
-}
+inline std::string room_group(const std::string& room) { return "room:" + room; }
 inline const std::string chat_servers_group = "chat_servers";
 
 /// What a subscriber gets per room.

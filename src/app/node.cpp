@@ -21,8 +21,8 @@
 #include "cluster/cluster_tls.hpp"
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
-#include "cluster/pg_scope.hpp"
 #include "cluster/peer_cut.hpp"
+#include "cluster/pg_scope.hpp"
 #include "cluster/portal.hpp"
 #include "net/io_lanes.hpp"
 #include "net/listener.hpp"
@@ -58,13 +58,30 @@ struct stop_latch {
   }
 };
 
-
 /// Longest wait for CAF's own teardown once every actor of ours stopped.
 constexpr auto teardown_limit = std::chrono::seconds(5);
 
-bool cluster_tls(const config& cfg) {
-  return !cfg.cluster_tls_cert.empty();
-}
+/// The shortest time a connection counts as newly joined (see
+/// chat_server_config::join_settle): the peer timeout when that is longer.
+constexpr auto min_join_settle = std::chrono::milliseconds(2000);
+
+/// After the drain's close frames, before the process stops: time for them
+/// to leave, and for the clients' answers to come back.
+constexpr auto close_settle = std::chrono::milliseconds(500);
+
+/// RFC 6455's "going away": clients reconnect elsewhere.
+constexpr std::uint16_t close_going_away = 1001;
+
+/// With history in memory only, a client resuming with `since` gets what
+/// followed its id, looking this far (microseconds) before it for messages
+/// that arrived late from peers.
+constexpr std::int64_t memory_resume_overlap_us = 5'000'000;
+
+/// The supervisor gives up (and the node exits) after more restarts than
+/// this within the period: a child that keeps dying is not transient.
+const restart_intensity supervisor_intensity{5, std::chrono::seconds(10)};
+
+bool cluster_tls(const config& cfg) { return !cfg.cluster_tls_cert.empty(); }
 
 void configure_caf(caf::actor_system_config& cc, const config& cfg) {
   cc.load<caf::io::middleman>();
@@ -97,7 +114,7 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   auto unfinished = std::make_shared<unfinished_publishes>();
   chat_server_config cs;
   cs.node_name = cfg.node_name;
-  cs.join_settle = std::chrono::milliseconds(std::max<std::int64_t>(cfg.peer_timeout_ms, 2000));
+  cs.join_settle = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(cfg.peer_timeout_ms), min_join_settle);
   cs.replicate_timeout = std::chrono::milliseconds(cfg.peer_timeout_ms);
   cs.peer_backlog_bytes = cfg.peer_backlog_bytes;
   cs.drop_peer = [client_port = cfg.http_port](caf::actor_system& sys, const caf::node_id& node) {
@@ -144,8 +161,8 @@ void drain(net::server_context& ctx, asio::io_context& ioc, std::shared_ptr<net:
   timer->async_wait([&ctx, &ioc, lst, timer, &latch](boost::system::error_code) {
     lst->stop();
     for (auto& s : ctx.sessions.all())
-      s->close(1001, "node shutting down");
-    auto settle = std::make_shared<asio::steady_timer>(ioc, std::chrono::milliseconds(500));
+      s->close(close_going_away, "node shutting down");
+    auto settle = std::make_shared<asio::steady_timer>(ioc, close_settle);
     settle->async_wait([settle, &latch](boost::system::error_code) { latch.release(0); });
   });
 }
@@ -157,7 +174,7 @@ void drain(net::server_context& ctx, asio::io_context& ioc, std::shared_ptr<net:
 std::shared_ptr<history_store> open_store(const config& cfg) {
   if (cfg.data_dir.empty()) {
     spdlog::warn("history is kept in memory only (no --data-dir): a restart of every node loses it");
-    return make_memory_store(cfg.history, /*resume overlap*/ 5'000'000);
+    return make_memory_store(cfg.history, memory_resume_overlap_us);
   }
   if (cfg.history_keep < cfg.history) {
     spdlog::critical("--history-keep {} is below --history {}: the window sent after subscribing must be on disk",
@@ -213,9 +230,8 @@ int run_node(const config& cfg) {
   auto stats = std::make_shared<node_stats>();
 
   auto portal = sys.spawn(cluster::portal, cfg.public_url);
-  auto published = cluster_tls(cfg)
-                     ? caf::openssl::publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true)
-                     : sys.middleman().publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true);
+  auto published = cluster_tls(cfg) ? caf::openssl::publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true)
+                                    : sys.middleman().publish(portal, cfg.cluster_port, cfg.cluster_addr.c_str(), true);
   if (!published) {
     spdlog::critical("cannot open cluster port {}:{}: {}", cfg.cluster_addr, cfg.cluster_port,
                      sys.render(published.error()));
@@ -224,8 +240,7 @@ int run_node(const config& cfg) {
   }
 
   stop_latch latch;
-  auto sup = sys.spawn(supervisor, children(cfg, store, stats), restart_intensity{5, std::chrono::seconds(10)},
-                       stats);
+  auto sup = sys.spawn(supervisor, children(cfg, store, stats), supervisor_intensity, stats);
   sup->attach_functor([&latch](const caf::error& reason) {
     if (reason && reason != caf::exit_reason::user_shutdown)
       latch.release(1);
@@ -277,8 +292,8 @@ int run_node(const config& cfg) {
   spdlog::info("node {} serving http://{}:{}/ cluster {}:{} ({}) admin {} version {} commit {}", cfg.node_name,
                cfg.http_addr, cfg.http_port, cfg.cluster_addr, cfg.cluster_port,
                cluster_tls(cfg) ? "mutual TLS" : "plaintext",
-               admin ? fmt::format("http://{}:{}/", cfg.admin_addr, cfg.admin_port) : std::string("off"),
-               build_version, build_commit);
+               admin ? fmt::format("http://{}:{}/", cfg.admin_addr, cfg.admin_port) : std::string("off"), build_version,
+               build_commit);
 
   int code = latch.wait();
   lanes.stop();

@@ -26,9 +26,9 @@ prometheus::Family<prometheus::Counter>& labelled(prometheus::Registry& r, const
 }
 
 constexpr close_reason all_close_reasons[] = {
-  close_reason::client,        close_reason::network,       close_reason::idle_timeout,
-  close_reason::too_big,       close_reason::slow_consumer, close_reason::token_expired,
-  close_reason::shutdown,      close_reason::internal_error, close_reason::policy,
+  close_reason::client,   close_reason::network,        close_reason::idle_timeout,
+  close_reason::too_big,  close_reason::slow_consumer,  close_reason::token_expired,
+  close_reason::shutdown, close_reason::internal_error, close_reason::policy,
 };
 
 } // namespace
@@ -54,9 +54,9 @@ node_metrics::node_metrics()
                                   "From a publish frame's arrival to its ack (stored here and on a peer).")),
     replication_rtt_seconds(histogram(*registry_, "chat_replication_rtt_seconds",
                                       "From a replicate batch sent to a peer's chat server to its answer.")),
-    delivery_lag_seconds(histogram(
-      *registry_, "chat_delivery_lag_seconds",
-      "From a message's timestamp (its origin node's clock) to its hand-off to this node's connections.")),
+    delivery_lag_seconds(
+      histogram(*registry_, "chat_delivery_lag_seconds",
+                "From a message's timestamp (its origin node's clock) to its hand-off to this node's connections.")),
     connections_opened(counter(*registry_, "chat_connections_opened_total", "WebSocket connections accepted.")),
     peers_up(counter(*registry_, "chat_peer_up_total", "Peer nodes that came up (connected).")),
     peers_down(counter(*registry_, "chat_peer_down_total", "Peer nodes that went down (disconnected).")),
@@ -75,16 +75,10 @@ node_metrics::node_metrics()
     discovery_.Add({{"kind", kind}});
 }
 
-void node_metrics::connection_closed(close_reason why) {
-  closed_.Add({{"reason", to_string(why)}}).Increment();
-}
+void node_metrics::connection_closed(close_reason why) { closed_.Add({{"reason", to_string(why)}}).Increment(); }
 
-void node_metrics::upgrade_refused(const std::string& code) {
-  refused_.Add({{"code", code}}).Increment();
-}
+void node_metrics::upgrade_refused(const std::string& code) { refused_.Add({{"code", code}}).Increment(); }
 
-void node_metrics::discovery_error(const std::string& kind) {
-  discovery_.Add({{"kind", kind}}).Increment();
-}
+void node_metrics::discovery_error(const std::string& kind) { discovery_.Add({{"kind", kind}}).Increment(); }
 
 } // namespace chat

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -78,10 +78,10 @@ std::vector<prometheus::MetricFamily> process_metrics() {
   double pages_virtual = 0, pages_resident = 0;
   std::ifstream("/proc/self/statm") >> pages_virtual >> pages_resident;
   auto page = static_cast<double>(sysconf(_SC_PAGESIZE));
-  out.push_back(one("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
-                    pages_resident * page));
-  out.push_back(one("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
-                    pages_virtual * page));
+  out.push_back(
+    one("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge, pages_resident * page));
+  out.push_back(
+    one("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge, pages_virtual * page));
   out.push_back(one("process_open_fds", "Open file descriptors.", MetricType::Gauge, open_fds()));
   rlimit nofile{};
   getrlimit(RLIMIT_NOFILE, &nofile);

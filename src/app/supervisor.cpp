@@ -36,12 +36,12 @@ void stop_children(self_ptr self) {
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::vector<child_spec> specs,
                          restart_intensity intensity, std::shared_ptr<node_stats> stats) {
-  auto& st = self->state;
-  st.specs = std::move(specs);
-  st.running.resize(st.specs.size());
-  st.intensity.emplace(intensity);
-  st.stats = std::move(stats);
-  for (std::size_t i = 0; i < st.specs.size(); ++i)
+  auto& state = self->state;
+  state.specs = std::move(specs);
+  state.running.resize(state.specs.size());
+  state.intensity.emplace(intensity);
+  state.stats = std::move(stats);
+  for (std::size_t i = 0; i < state.specs.size(); ++i)
     start_child(self, i);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;

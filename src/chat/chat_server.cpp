@@ -23,6 +23,11 @@ using cluster::from_this_node;
 
 namespace {
 
+/// A sender that has not retried an unfinished publish in this long is gone
+/// (clients retry within seconds); its message was pulled by the peers
+/// meanwhile.
+constexpr auto forget_unfinished_after = std::chrono::minutes(10);
+
 void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor& conn, bool may_publish) {
   auto& st = self->state;
   if (auto prev = st.store->find_retry(draft.room, draft.user, draft.client_id)) {
@@ -69,28 +74,27 @@ void sweep_rooms(self_ptr self) {
     ++evicted;
   }
   st.stats->rooms_evicted += static_cast<std::int64_t>(evicted);
-  spdlog::info("chat: {} room(s) held, over the bound of {}: forgot {} idle room(s)", count, st.cfg.max_rooms,
-               evicted);
+  spdlog::info("chat: {} room(s) held, over the bound of {}: forgot {} idle room(s)", count, st.cfg.max_rooms, evicted);
 }
 } // namespace
 
 caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
                           std::shared_ptr<history_store> store, std::shared_ptr<unfinished_publishes> unfinished,
                           std::shared_ptr<node_stats> stats) {
-  auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.store = std::move(store);
-  st.unfinished = std::move(unfinished);
-  st.stats = std::move(stats);
+  auto& state = self->state;
+  state.cfg = std::move(cfg);
+  state.store = std::move(store);
+  state.unfinished = std::move(unfinished);
+  state.stats = std::move(stats);
   // A restarted chat server never hands out a timestamp below what it stored.
-  st.clock.observe(st.store->max_ts());
-  st.ids = std::make_unique<id_generator>(st.cfg.node_name, random_nonce());
+  state.clock.observe(state.store->max_ts());
+  state.ids = std::make_unique<id_generator>(state.cfg.node_name, random_nonce());
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, st.cfg.fanout_shards); ++i)
-    st.shards.push_back(self->spawn<caf::linked>(fanout_shard));
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, state.cfg.fanout_shards); ++i)
+    state.shards.push_back(self->spawn<caf::linked>(fanout_shard));
   bind_scope(self);
-  self->delayed_send(self, st.cfg.sweep_interval, sweep_atom::value);
+  self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);
   return {
     [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
         const member& conn) -> caf::result<std::vector<room_snapshot>> {
@@ -137,9 +141,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
         start_sync(self);
     },
     [=](synced_atom, std::uint64_t n, bool ok, local_proof) { on_synced(self, n, ok); },
-    [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) {
-      on_batch_answer(self, seq, kept);
-    },
+    [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) { on_batch_answer(self, seq, kept); },
     [=](expire_atom) {
       if (self->current_sender().get() == self->ctrl())
         expire_batches(self);
@@ -152,8 +154,8 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       while (!st.outbox.empty())
         send_batch(self, st.outbox.begin()->first);
     },
-    [=](relay_atom, const std::string& room, const std::string& user, const std::string& kind,
-        const std::string& value, const std::vector<caf::actor>& recipients) {
+    [=](relay_atom, const std::string& room, const std::string& user, const std::string& kind, const std::string& value,
+        const std::vector<caf::actor>& recipients) {
       auto frame = relay_frame(room, user, kind, value);
       if (!from_peer(self) || !frame) {
         refuse(self, "relay");
@@ -218,9 +220,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       st.store->recover();
       st.stats->store_writable = st.store->writable();
       sweep_rooms(self);
-      // A sender that has not retried in this long is gone (clients retry
-      // within seconds); its message was pulled by the peers meanwhile.
-      self->state.unfinished->forget_older_than(std::chrono::minutes(10));
+      self->state.unfinished->forget_older_than(forget_unfinished_after);
       self->delayed_send(self, self->state.cfg.sweep_interval, sweep_atom::value);
     },
     [=](health_atom) { return health_atom::value; },

@@ -11,9 +11,7 @@
 
 namespace chat::detail {
 
-bool is_local(self_ptr self, const caf::actor& a) {
-  return a.node() == self->node();
-}
+bool is_local(self_ptr self, const caf::actor& a) { return a.node() == self->node(); }
 
 bool from_peer(self_ptr self) {
   const auto& sender = self->current_sender();
@@ -38,8 +36,8 @@ bool valid_from_peer(self_ptr self, const message& m) {
   const auto& cfg = self->state.cfg;
   auto horizon = wall_micros() + cfg.max_clock_skew.count();
   return protocol::valid_room(m.room) && protocol::valid_user(m.user) && !m.id.empty()
-         && m.id.size() <= protocol::max_id_bytes && !m.text.empty() && m.text.size() <= cfg.max_text_bytes
-         && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon && id_carries_ts(m);
+    && m.id.size() <= protocol::max_id_bytes && !m.text.empty() && m.text.size() <= cfg.max_text_bytes
+    && m.client_id.size() <= 4 * 64 && m.ts > 0 && m.ts <= horizon && id_carries_ts(m);
 }
 
 room_history::insert_result stored(self_ptr self, room_history::insert_result r) {
@@ -72,8 +70,7 @@ void observe_lag(self_ptr self, const message& m) {
 }
 
 caf::message push_msg(const std::string& room, const std::string& frame) {
-  return caf::make_message(push_atom::value, room,
-                           protocol::frame_ptr{std::make_shared<const std::string>(frame)});
+  return caf::make_message(push_atom::value, room, protocol::frame_ptr{std::make_shared<const std::string>(frame)});
 }
 
 void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r) {

@@ -17,9 +17,7 @@ std::int64_t hlc::now() {
   return last_;
 }
 
-void hlc::observe(std::int64_t ts) {
-  last_ = std::max(last_, ts);
-}
+void hlc::observe(std::int64_t ts) { last_ = std::max(last_, ts); }
 
 id_generator::id_generator(std::string node, std::uint32_t nonce) {
   char buf[16];

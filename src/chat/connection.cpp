@@ -27,13 +27,9 @@ void send_error(self_ptr self, error_code code, const std::string& msg, const js
   send_text(self, error_frame(code, msg, ref));
 }
 
-caf::actor chat_server(self_ptr self) {
-  return lookup(self->system(), registry_name::chat_server);
-}
+caf::actor chat_server(self_ptr self) { return lookup(self->system(), registry_name::chat_server); }
 
-cluster::member me(self_ptr self) {
-  return {caf::actor{self}, self->state.cfg.user};
-}
+cluster::member me(self_ptr self) { return {caf::actor{self}, self->state.cfg.user}; }
 
 void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
                const json& ref) {
@@ -66,11 +62,11 @@ void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::
   self->request(cs, request_timeout, subscribe_atom::value, rooms, since, me(self))
     .then(
       [=](const std::vector<room_snapshot>& snaps) {
-        auto& st = self->state;
+        auto& state = self->state;
         for (const auto& snap : snaps) {
-          if (!st.rooms.count(snap.room))
+          if (!state.rooms.count(snap.room))
             continue; // unsubscribed meanwhile
-          auto& seen = st.seen.at(snap.room);
+          auto& seen = state.seen.at(snap.room);
           for (const auto& m : snap.messages)
             seen.add(m.id);
           send_text(self, subscribed_frame(snap.room, snap.members));
@@ -120,14 +116,12 @@ void publish(self_ptr self, message_req& req) {
     st.watched = cs.address();
   }
   auto seq = st.next_publish++;
-  st.publishing.emplace(seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address(),
-                                                std::chrono::steady_clock::now()});
+  st.publishing.emplace(
+    seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address(), std::chrono::steady_clock::now()});
   self->send(cs, publish_atom::value, seq, std::move(draft), caf::actor{self}, may_publish);
 }
 
-json publish_ref(const publish_in_flight& p) {
-  return p.client_id ? json(*p.client_id) : json("message");
-}
+json publish_ref(const publish_in_flight& p) { return p.client_id ? json(*p.client_id) : json("message"); }
 
 void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
   auto& st = self->state;
@@ -242,29 +236,29 @@ void handle_frame(self_ptr self, const std::string& text) {
     send_error(self, error_code::rate_limited, "too many '" + ref.get<std::string>() + "' frames; slow down", ref);
     return false;
   };
-  if (auto* r = std::get_if<subscribe_req>(&req)) {
-    if (within_budget(budget_kind::subscribe, r->rooms.size()))
-      subscribe(self, r->rooms, r->since, ref);
-  } else if (auto* r = std::get_if<unsubscribe_req>(&req)) {
-    if (within_budget(budget_kind::unsubscribe, r->rooms.size()))
-      unsubscribe(self, r->rooms);
-  } else if (auto* r = std::get_if<message_req>(&req)) {
-    if (require_room(r->room))
-      publish(self, *r);
-  } else if (auto* r = std::get_if<typing_req>(&req)) {
-    if (require_room(r->room) && within_budget(budget_kind::typing))
+  if (auto* sub = std::get_if<subscribe_req>(&req)) {
+    if (within_budget(budget_kind::subscribe, sub->rooms.size()))
+      subscribe(self, sub->rooms, sub->since, ref);
+  } else if (auto* unsub = std::get_if<unsubscribe_req>(&req)) {
+    if (within_budget(budget_kind::unsubscribe, unsub->rooms.size()))
+      unsubscribe(self, unsub->rooms);
+  } else if (auto* msg = std::get_if<message_req>(&req)) {
+    if (require_room(msg->room))
+      publish(self, *msg);
+  } else if (auto* typing = std::get_if<typing_req>(&req)) {
+    if (require_room(typing->room) && within_budget(budget_kind::typing))
       if (auto cs = chat_server(self))
-        self->send(cs, typing_atom::value, r->room, st.cfg.user, r->start, caf::actor{self});
-  } else if (auto* r = std::get_if<read_req>(&req)) {
-    if (require_room(r->room) && within_budget(budget_kind::read))
+        self->send(cs, typing_atom::value, typing->room, st.cfg.user, typing->start, caf::actor{self});
+  } else if (auto* receipt = std::get_if<read_req>(&req)) {
+    if (require_room(receipt->room) && within_budget(budget_kind::read))
       if (auto cs = chat_server(self))
-        self->send(cs, read_atom::value, r->room, st.cfg.user, r->id, caf::actor{self});
-  } else if (auto* r = std::get_if<history_req>(&req)) {
-    if (require_room(r->room) && within_budget(budget_kind::history))
-      scroll_back(self, *r);
-  } else if (auto* r = std::get_if<ping_req>(&req)) {
+        self->send(cs, read_atom::value, receipt->room, st.cfg.user, receipt->id, caf::actor{self});
+  } else if (auto* hist = std::get_if<history_req>(&req)) {
+    if (require_room(hist->room) && within_budget(budget_kind::history))
+      scroll_back(self, *hist);
+  } else if (auto* ping = std::get_if<ping_req>(&req)) {
     if (within_budget(budget_kind::ping))
-      send_text(self, pong_frame(r->t));
+      send_text(self, pong_frame(ping->t));
   }
 }
 
@@ -272,37 +266,37 @@ void handle_frame(self_ptr self, const std::string& text) {
 
 caf::behavior connection(caf::stateful_actor<connection_state>* self, connection_config cfg,
                          std::weak_ptr<frame_sink> sink, std::shared_ptr<node_stats> stats) {
-  auto& st = self->state;
-  st.cfg = std::move(cfg);
-  st.sink = std::move(sink);
-  st.stats = std::move(stats);
-  st.bucket.emplace(st.cfg.limits.rate_per_s, st.cfg.limits.burst, token_bucket::clock::now());
-  st.budget.emplace(token_bucket::clock::now());
+  auto& state = self->state;
+  state.cfg = std::move(cfg);
+  state.sink = std::move(sink);
+  state.stats = std::move(stats);
+  state.bucket.emplace(state.cfg.limits.rate_per_s, state.cfg.limits.burst, token_bucket::clock::now());
+  state.budget.emplace(token_bucket::clock::now());
   // Peers see this actor's handle in the room groups: what they may send it
   // matches nothing (local_proof, frame_ptr), and must not print or kill.
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { server_down(self, dm); });
-  send_text(self, welcome_frame(st.cfg.node, st.cfg.session, st.cfg.user, st.cfg.limits));
-  if (!st.cfg.rooms.empty())
-    subscribe(self, st.cfg.rooms, {}, "subscribe");
+  send_text(self, welcome_frame(state.cfg.node, state.cfg.session, state.cfg.user, state.cfg.limits));
+  if (!state.cfg.rooms.empty())
+    subscribe(self, state.cfg.rooms, {}, "subscribe");
   return {
     [=](frame_atom, const frame_ptr& text, local_proof) {
       handle_frame(self, *text);
-      if (auto sink = self->state.sink.lock())
-        sink->frame_done();
+      if (auto out = self->state.sink.lock())
+        out->frame_done();
     },
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
       auto it = self->state.seen.find(room);
       if (it == self->state.seen.end() || !it->second.add(id))
         return;
-      if (auto sink = self->state.sink.lock())
-        sink->send(frame);
+      if (auto out = self->state.sink.lock())
+        out->send(frame);
     },
     [=](push_atom, const std::string& room, const frame_ptr& frame) {
       if (!self->state.rooms.count(room))
         return;
-      if (auto sink = self->state.sink.lock())
-        sink->send(frame);
+      if (auto out = self->state.sink.lock())
+        out->send(frame);
     },
     [=](published_atom, std::uint64_t seq, const publish_result& r) { on_published(self, seq, r); },
     [=](closed_atom, local_proof) { self->quit(); },

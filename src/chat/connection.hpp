@@ -24,7 +24,7 @@ struct connection_config {
   std::string node;
   std::string session;
   std::string user;
-  std::vector<std::string> rooms; ///< subscribed at connect
+  std::vector<std::string> rooms;                     ///< subscribed at connect
   std::optional<std::set<std::string>> allowed_rooms; ///< from the token, when it names rooms
   protocol::limits_info limits;
   std::size_t seen_per_room = 200;
@@ -34,8 +34,8 @@ struct connection_config {
 struct publish_in_flight {
   std::string room;
   std::optional<std::string> client_id;
-  bool may_publish = false; ///< it took a token from the bucket
-  caf::actor_addr server;   ///< the chat server that has it
+  bool may_publish = false;                      ///< it took a token from the bucket
+  caf::actor_addr server;                        ///< the chat server that has it
   std::chrono::steady_clock::time_point started; ///< for chat_publish_ack_seconds
 };
 
@@ -45,7 +45,7 @@ struct connection_state {
   std::shared_ptr<node_stats> stats;
   std::set<std::string> rooms;
   std::map<std::string, seen_ids> seen;
-  std::optional<token_bucket> bucket;  ///< publishes
+  std::optional<token_bucket> bucket;   ///< publishes
   std::optional<request_budget> budget; ///< every other frame type that costs work
   /// Publishes by number, until the chat server answers or goes down.
   std::map<std::uint64_t, publish_in_flight> publishing;

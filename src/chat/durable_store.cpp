@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/store_keys.hpp"
+#include "chat/store_scans.hpp"
 #include "chat/wal_syncer.hpp"
 
 namespace chat {
@@ -23,23 +24,6 @@ namespace chat {
 namespace {
 
 namespace keys = store_keys;
-
-std::string_view view(const rocksdb::Slice& s) {
-  return {s.data(), s.size()};
-}
-
-/// A message read back from its key and value; nullopt for anything else.
-std::optional<message> read_message(const rocksdb::Slice& k, const rocksdb::Slice& v) {
-  auto parsed = keys::parse_message_key(view(k));
-  if (!parsed)
-    return std::nullopt;
-  message m;
-  m.room = std::string(parsed->room);
-  m.id = std::string(parsed->id);
-  if (!keys::decode_value(view(v), m))
-    return std::nullopt;
-  return m;
-}
 
 class durable_store final : public history_store {
 public:
@@ -124,16 +108,8 @@ public:
     message mark;
     if (!get(keys::message_key(room, id), value) || !keys::decode_value(value, mark))
       return {window_of(room), true};
-    room_history::resume out;
     auto it = iterator();
-    auto end = keys::room_end(room);
-    for (it->Seek(keys::ts_key(room, mark.ts - opts_.resume_overlap_us)); it->Valid() && it->key().compare(end) < 0;
-         it->Next()) {
-      auto m = read_message(it->key(), it->value());
-      if (m && m->id != id)
-        out.messages.push_back(std::move(*m));
-    }
-    return out;
+    return {scan_after(*it, room, mark.ts - opts_.resume_overlap_us, id), false};
   }
 
   std::optional<message> find_retry(const std::string& room, const std::string& user,
@@ -160,71 +136,21 @@ public:
     std::string ignored;
     if (!get(key, ignored))
       return out;
-    out.found = true;
-    auto prefix = keys::room_prefix(room);
     auto it = iterator();
-    it->Seek(key);
-    for (it->Prev(); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
-      if (out.messages.size() == limit) {
-        out.more = true;
-        break;
-      }
-      if (auto m = read_message(it->key(), it->value()))
-        out.messages.push_back(std::move(*m));
-    }
-    std::reverse(out.messages.begin(), out.messages.end());
-    return out;
+    return scan_before(*it, room, id, limit);
   }
 
   room_marks marks() const override {
     std::shared_lock db_lock(db_mtx_);
-    room_marks out;
     auto it = iterator();
-    for (it->Seek("m"); it->Valid() && it->key().starts_with("m");) {
-      auto parsed = keys::parse_message_key(view(it->key()));
-      if (!parsed)
-        break;
-      auto room = std::string(parsed->room);
-      auto end = keys::room_end(room);
-      it->SeekForPrev(end);
-      if (auto m = read_message(it->key(), it->value()))
-        out.emplace(room, m->ts);
-      it->Seek(end);
-    }
-    return out;
+    return scan_marks(*it);
   }
 
   pull_page pull(const room_marks& theirs, const std::string& from_room, const std::string& after_id,
                  std::size_t max) const override {
     std::shared_lock db_lock(db_mtx_);
-    pull_page out;
     auto it = iterator();
-    bool first = true;
-    for (it->Seek(from_room.empty() ? std::string("m") : keys::room_prefix(from_room));
-         it->Valid() && it->key().starts_with("m");) {
-      auto parsed = keys::parse_message_key(view(it->key()));
-      if (!parsed)
-        break;
-      auto room = std::string(parsed->room);
-      auto prefix = keys::room_prefix(room);
-      auto end = keys::room_end(room);
-      auto start = first_to_send(*it, room, theirs);
-      if (first && room == from_room && !after_id.empty())
-        start = std::max(start, keys::message_key(room, after_id) + '\0');
-      first = false;
-      for (it->Seek(start); it->Valid() && it->key().compare(end) < 0; it->Next()) {
-        if (out.messages.size() == max) {
-          out.done = false;
-          out.next_room = room;
-          out.next_id = out.messages.back().room == room ? out.messages.back().id : std::string{};
-          return out;
-        }
-        if (auto m = read_message(it->key(), it->value()))
-          out.messages.push_back(std::move(*m));
-      }
-      it->Seek(end);
-    }
-    return out;
+    return scan_pull(*it, {theirs, from_room, after_id, max, opts_.window, opts_.pull_overlap.count()});
   }
 
   std::map<std::string, std::size_t> sizes() const override {
@@ -377,54 +303,16 @@ private:
   }
 
   std::vector<message> newest_of(const std::string& room, std::size_t n) const {
-    std::vector<message> out;
-    auto prefix = keys::room_prefix(room);
     auto it = iterator();
-    for (it->SeekForPrev(keys::room_end(room)); it->Valid() && it->key().starts_with(prefix) && out.size() < n;
-         it->Prev())
-      if (auto m = read_message(it->key(), it->value()))
-        out.push_back(std::move(*m));
-    std::reverse(out.begin(), out.end());
-    return out;
-  }
-
-  /// Where a pull starts in `room` for a peer with `theirs`: its newest
-  /// there less the overlap, or the start of our window if that is earlier;
-  /// everything we keep if it has nothing of the room. `it` is reused.
-  std::string first_to_send(rocksdb::Iterator& it, const std::string& room, const room_marks& theirs) const {
-    auto mark = theirs.find(room);
-    if (mark == theirs.end())
-      return keys::room_prefix(room);
-    auto by_time = keys::ts_key(room, mark->second - opts_.pull_overlap.count());
-    auto prefix = keys::room_prefix(room);
-    std::size_t n = 0;
-    std::string window_start = keys::room_end(room);
-    for (it.SeekForPrev(keys::room_end(room)); it.Valid() && it.key().starts_with(prefix) && n < opts_.window;
-         it.Prev(), ++n)
-      window_start = it.key().ToString();
-    return std::min(by_time, window_start);
+    return scan_newest(*it, room, n);
   }
 
   /// Deletes what lies beyond the newest `keep` messages of a room.
   void trim(const std::string& room) {
-    auto prefix = keys::room_prefix(room);
     auto it = iterator();
-    std::size_t n = 0;
-    for (it->SeekForPrev(keys::room_end(room)); it->Valid() && it->key().starts_with(prefix) && n < opts_.keep;
-         it->Prev())
-      ++n;
-    if (!it->Valid() || !it->key().starts_with(prefix))
-      return;
-    auto last_dropped = it->key().ToString();
     rocksdb::WriteBatch batch;
-    std::size_t dropped = 0;
-    for (it->Seek(prefix); it->Valid() && it->key().compare(last_dropped) <= 0; it->Next()) {
-      if (auto m = read_message(it->key(), it->value()); m && !m->client_id.empty())
-        batch.Delete(keys::retry_key(room, m->user, m->client_id));
-      batch.Delete(it->key());
-      ++dropped;
-    }
-    if (write(batch))
+    auto dropped = scan_trim(*it, room, opts_.keep, batch);
+    if (dropped > 0 && write(batch))
       spdlog::debug("store: room {}: {} message(s) beyond the newest {} deleted", room, dropped, opts_.keep);
   }
 

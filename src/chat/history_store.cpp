@@ -10,9 +10,7 @@ namespace {
 
 /// Ids order a room's messages as history does: they start with the
 /// message's ts in fixed-width hex (see id_generator).
-bool history_after_id(const message& m, const std::string& id) {
-  return m.id > id;
-}
+bool history_after_id(const message& m, const std::string& id) { return m.id > id; }
 
 class memory_store final : public history_store {
 public:

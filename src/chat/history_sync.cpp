@@ -6,6 +6,15 @@
 
 namespace chat::detail {
 
+namespace {
+
+/// A page of history from a peer or from the history reader: longer means
+/// the peer or the disk is in trouble, and the pull ends there (logged; what
+/// it missed comes with the peer's next reconnect, or by scrollback).
+constexpr auto pull_timeout = std::chrono::seconds(10);
+
+} // namespace
+
 void check_ready(self_ptr self) {
   auto& st = self->state;
   if (!st.stats->ready && st.stats->resolved && st.awaiting_pull.empty()) {
@@ -43,7 +52,7 @@ void pull_done(self_ptr self, const caf::node_id& node) {
 /// empty one gets every room's retained history.
 void pull_pages(self_ptr self, const caf::node_id& node, const caf::actor& cs, std::shared_ptr<const room_marks> marks,
                 std::string from_room, std::string after_id, std::size_t total) {
-  self->request(cs, std::chrono::seconds(10), pull_atom::value, *marks, from_room, after_id)
+  self->request(cs, pull_timeout, pull_atom::value, *marks, from_room, after_id)
     .then(
       [=](const pull_page& page) {
         auto& st = self->state;
@@ -71,7 +80,7 @@ void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
     pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0);
     return;
   }
-  self->request(reader, std::chrono::seconds(10), marks_atom::value, local_proof{})
+  self->request(reader, pull_timeout, marks_atom::value, local_proof{})
     .then(
       [=](room_marks& marks) {
         pull_pages(self, node, cs, std::make_shared<const room_marks>(std::move(marks)), {}, {}, 0);
@@ -97,8 +106,9 @@ caf::result<pull_page> serve_pull(self_ptr self, const room_marks& theirs, const
   if (!reader)
     return caf::sec::request_receiver_down;
   auto rp = self->make_response_promise<pull_page>();
-  self->request(reader, std::chrono::seconds(10), pull_atom::value, theirs, from_room, after_id,
-                self->state.cfg.pull_page, local_proof{})
+  self
+    ->request(reader, pull_timeout, pull_atom::value, theirs, from_room, after_id, self->state.cfg.pull_page,
+              local_proof{})
     .then([rp](pull_page& page) mutable { rp.deliver(std::move(page)); },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;

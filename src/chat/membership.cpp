@@ -6,6 +6,7 @@
 
 #include "chat/history_sync.hpp"
 #include "chat/replication.hpp"
+#include "cluster/scope_lookup.hpp"
 #include "cluster/sender_checks.hpp"
 #include "protocol/frames.hpp"
 
@@ -13,9 +14,7 @@ namespace chat::detail {
 
 namespace {
 
-std::string room_of(const std::string& group) {
-  return group.rfind("room:", 0) == 0 ? group.substr(5) : std::string{};
-}
+std::string room_of(const std::string& group) { return group.rfind("room:", 0) == 0 ? group.substr(5) : std::string{}; }
 
 std::size_t user_count(self_ptr self, const std::string& room, const std::string& user) {
   const auto& ms = self->state.view.members(room_group(room));
@@ -134,11 +133,9 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
 } // namespace
 
 void bind_scope(self_ptr self) {
-  auto scope = lookup(self->system(), registry_name::pg_scope);
-  if (!scope) {
-    self->delayed_send(self, std::chrono::milliseconds(100), tick_atom::value);
+  auto scope = cluster::find_scope(self);
+  if (!scope)
     return;
-  }
   auto& st = self->state;
   st.scope = scope;
   self->monitor(scope);

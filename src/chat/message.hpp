@@ -9,7 +9,7 @@ namespace chat {
 /// One chat message as stored in history and replicated between nodes.
 struct message {
   std::string room;
-  std::string id;   ///< unique across the cluster, opaque to clients
+  std::string id; ///< unique across the cluster, opaque to clients
   std::string user;
   std::string text;
   std::string client_id; ///< the sender's retry key; empty when none was given
@@ -17,9 +17,7 @@ struct message {
 };
 
 /// History order, the same on every node: ts, then id as plain bytes.
-inline bool history_before(const message& a, const message& b) {
-  return std::tie(a.ts, a.id) < std::tie(b.ts, b.id);
-}
+inline bool history_before(const message& a, const message& b) { return std::tie(a.ts, a.id) < std::tie(b.ts, b.id); }
 
 /// Every id starts with its message's ts as 14 lowercase hex digits
 /// (id_generator), so ids alone sort a room's messages in history order:

@@ -75,8 +75,7 @@ void on_replicated(self_ptr self, const std::shared_ptr<pending_publish>& p, con
         p->kept = kept;
         p->kept_frame = frame;
         confirmed(self, *p);
-      }
-      else if (added)
+      } else if (added)
         push_local(self, kept.room, deliver_msg(kept, frame), [](const member&) { return true; });
       return;
     }
@@ -97,7 +96,7 @@ void unconfirmed(self_ptr self, const std::shared_ptr<pending_publish>& p) {
 std::size_t wire_size(const replicate_item& item) {
   const auto& m = item.msg;
   return 64 + m.room.size() + m.id.size() + m.user.size() + m.text.size() + m.client_id.size()
-         + 32 * item.recipients.size();
+    + 32 * item.recipients.size();
 }
 
 /// A peer that stays connected but does not keep up is dropped: CAF would
@@ -282,11 +281,10 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
   observe_lag(self, m);
   push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
     return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
-           || recently_joined(self, mem.actor, m.room);
+      || recently_joined(self, mem.actor, m.room);
   });
   return m;
 }
-
 
 /// A peer's batch: every item stored here and delivered to its recipients,
 /// then answered with the copy kept of each (after the fsync, with --fsync),
@@ -295,8 +293,7 @@ void store_batch(self_ptr self, std::uint64_t seq, const std::vector<replicate_i
                  const caf::actor& answer_to) {
   auto& st = self->state;
   bool valid = !items.empty() && items.size() <= st.cfg.max_batch
-               && std::all_of(items.begin(), items.end(),
-                              [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
+    && std::all_of(items.begin(), items.end(), [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
   std::vector<message> kept;
   if (valid) {
     ++st.stats->node_msgs_in;

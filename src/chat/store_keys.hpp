@@ -38,13 +38,9 @@ inline std::string room_prefix(std::string_view room) {
 }
 
 /// Sorts after every message key of the room (ids are printable ASCII).
-inline std::string room_end(std::string_view room) {
-  return room_prefix(room) + '\xff';
-}
+inline std::string room_end(std::string_view room) { return room_prefix(room) + '\xff'; }
 
-inline std::string message_key(std::string_view room, std::string_view id) {
-  return room_prefix(room).append(id);
-}
+inline std::string message_key(std::string_view room, std::string_view id) { return room_prefix(room).append(id); }
 
 /// The first key of a message with this ts or later.
 inline std::string ts_key(std::string_view room, std::int64_t ts) {

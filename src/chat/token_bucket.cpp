@@ -23,9 +23,7 @@ bool token_bucket::try_take(clock::time_point now, double n) {
   return true;
 }
 
-void token_bucket::refund() {
-  tokens_ = std::min(burst_, tokens_ + 1.0);
-}
+void token_bucket::refund() { tokens_ = std::min(burst_, tokens_ + 1.0); }
 
 double token_bucket::tokens(clock::time_point now) {
   refill(now);

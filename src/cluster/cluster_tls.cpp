@@ -32,10 +32,9 @@ std::optional<std::string> readable(const std::string& what, const std::string& 
 
 } // namespace
 
-std::optional<std::string> check_tls_files(const std::string& cert, const std::string& key,
-                                           const std::string& ca) {
-  for (auto [what, path] : {std::pair{"--cluster-tls-cert", &cert}, {"--cluster-tls-key", &key},
-                            {"--cluster-tls-ca", &ca}})
+std::optional<std::string> check_tls_files(const std::string& cert, const std::string& key, const std::string& ca) {
+  for (auto [what, path] :
+       {std::pair{"--cluster-tls-cert", &cert}, {"--cluster-tls-key", &key}, {"--cluster-tls-ca", &ca}})
     if (auto err = readable(what, *path))
       return err;
   ERR_clear_error();
@@ -54,8 +53,8 @@ std::optional<std::string> check_tls_files(const std::string& cert, const std::s
       pkey.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_pass, nullptr));
   }
   if (!pkey)
-    return "--cluster-tls-key " + key + " is not a usable PEM private key (encrypted keys are not supported): "
-           + ssl_reason();
+    return "--cluster-tls-key " + key
+      + " is not a usable PEM private key (encrypted keys are not supported): " + ssl_reason();
   if (SSL_CTX_use_PrivateKey(ctx.get(), pkey.get()) != 1 || SSL_CTX_check_private_key(ctx.get()) != 1)
     return "--cluster-tls-key " + key + " does not belong to the certificate " + cert + ": " + ssl_reason();
   if (SSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1)
@@ -66,13 +65,12 @@ std::optional<std::string> check_tls_files(const std::string& cert, const std::s
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx.get(), &chain);
   if (!vctx
-      || X509_STORE_CTX_init(vctx.get(), SSL_CTX_get_cert_store(ctx.get()), SSL_CTX_get0_certificate(ctx.get()),
-                             chain)
-           != 1)
+      || X509_STORE_CTX_init(vctx.get(), SSL_CTX_get_cert_store(ctx.get()), SSL_CTX_get0_certificate(ctx.get()), chain)
+        != 1)
     return "cannot verify the certificate: " + ssl_reason();
   if (X509_verify_cert(vctx.get()) != 1)
     return "--cluster-tls-cert " + cert + " does not verify against --cluster-tls-ca " + ca + ": "
-           + X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx.get()));
+      + X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx.get()));
   ERR_clear_error();
   return std::nullopt;
 }

@@ -22,9 +22,11 @@ namespace {
 
 using self_ptr = caf::stateful_actor<discovery_state>*;
 
-caf::actor registered(self_ptr self, caf::atom_value name) {
-  return lookup(self->system(), name);
-}
+/// For each step of meeting a peer (the cluster connection, its scope, its
+/// public URL); a peer slower than this is tried again next round.
+constexpr auto handshake_timeout = std::chrono::seconds(5);
+
+caf::actor registered(self_ptr self, caf::atom_value name) { return lookup(self->system(), name); }
 
 // CAF's middleman connects with a blocking call inside its one actor, so a
 // peer that swallows SYNs (cut off, not closed) would stall every other
@@ -79,7 +81,7 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
   };
   bool tls = self->state.cfg.tls;
   auto mm = tls ? self->system().openssl_manager().actor_handle() : self->system().middleman().actor_handle();
-  self->request(mm, std::chrono::seconds(5), caf::connect_atom::value, ep.host, ep.port)
+  self->request(mm, handshake_timeout, caf::connect_atom::value, ep.host, ep.port)
     .then(
       [=](const caf::node_id& nid, const caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
         if (nid == self->node()) {
@@ -96,7 +98,7 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
         self->state.deferred.erase(key);
         self->state.portals[key] = portal;
         self->monitor(portal);
-        self->request(portal, std::chrono::seconds(5), pg_peer_atom::value)
+        self->request(portal, handshake_timeout, pg_peer_atom::value)
           .then(
             [=](const caf::actor& scope) {
               auto& st = self->state;
@@ -106,7 +108,7 @@ void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstand
               spdlog::info("discovery: connected to {} node={}", key, to_string(nid));
               if (auto local = registered(self, registry_name::pg_scope))
                 self->send(local, pg_peer_atom::value, scope);
-              self->request(portal, std::chrono::seconds(5), peer_addr_atom::value)
+              self->request(portal, handshake_timeout, peer_addr_atom::value)
                 .then(
                   [=](const std::string& url) {
                     if (auto nm = registered(self, registry_name::node_monitor))
@@ -196,8 +198,8 @@ std::vector<std::string> resolve_all(const std::string& name) {
   for (auto* p = res; p; p = p->ai_next) {
     char buf[INET6_ADDRSTRLEN] = {};
     const void* addr = p->ai_family == AF_INET
-                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
-                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
+      ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr)
+      : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr);
     if (inet_ntop(p->ai_family, addr, buf, sizeof(buf)) && std::find(out.begin(), out.end(), buf) == out.end())
       out.emplace_back(buf);
   }

@@ -15,14 +15,14 @@
 namespace chat::cluster {
 
 struct discovery_config {
-  std::string dns_name;              ///< resolved to every A/AAAA record
-  std::uint16_t port = 9100;         ///< cluster port of the DNS-found peers
-  std::vector<std::string> peers;    ///< static host:port entries
-  std::string self_addr;             ///< skipped: that is us
+  std::string dns_name;           ///< resolved to every A/AAAA record
+  std::uint16_t port = 9100;      ///< cluster port of the DNS-found peers
+  std::vector<std::string> peers; ///< static host:port entries
+  std::string self_addr;          ///< skipped: that is us
   std::uint16_t self_port = 9100;
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds connect_timeout{1000};
-  bool tls = false;                  ///< connect through CAF's OpenSSL module
+  bool tls = false; ///< connect through CAF's OpenSSL module
 };
 
 struct endpoint {

@@ -13,9 +13,7 @@ struct member {
   std::string user;
 };
 
-inline bool operator==(const member& a, const member& b) {
-  return a.actor == b.actor;
-}
+inline bool operator==(const member& a, const member& b) { return a.actor == b.actor; }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member& x) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/messages.hpp"
+#include "cluster/scope_lookup.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
@@ -65,11 +66,9 @@ bool node_up(self_ptr self, const caf::node_id& nid) {
 }
 
 void bind_scope(self_ptr self) {
-  auto scope = lookup(self->system(), registry_name::pg_scope);
-  if (!scope) {
-    self->delayed_send(self, std::chrono::milliseconds(100), tick_atom::value);
+  auto scope = find_scope(self);
+  if (!scope)
     return;
-  }
   self->state.scope = scope;
   self->monitor(scope);
   self->request(scope, caf::infinite, pg_watch_atom::value, caf::actor{self})

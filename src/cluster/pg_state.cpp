@@ -33,11 +33,10 @@ bool valid_group(const std::string& group) {
   if (group == servers_group)
     return true;
   return group.compare(0, room_prefix.size(), room_prefix) == 0
-         && protocol::valid_room(std::string_view{group}.substr(room_prefix.size()));
+    && protocol::valid_room(std::string_view{group}.substr(room_prefix.size()));
 }
 
-std::optional<std::string> check_peer_sync(const caf::node_id& from, const group_map& groups,
-                                           const pg_limits& lim) {
+std::optional<std::string> check_peer_sync(const caf::node_id& from, const group_map& groups, const pg_limits& lim) {
   if (groups.size() > lim.max_groups)
     return "too many groups (" + std::to_string(groups.size()) + ")";
   std::size_t total = 0;
@@ -140,9 +139,7 @@ changes pg_state::local_down(const caf::actor& a) {
   return out;
 }
 
-group_map pg_state::local_groups() const {
-  return local_view_.groups();
-}
+group_map pg_state::local_groups() const { return local_view_.groups(); }
 
 std::vector<std::string> pg_state::groups_of(const caf::actor& a) const {
   auto it = local_.find(a);
@@ -158,8 +155,8 @@ changes pg_state::peer_sync(const caf::actor& scope, const group_map& groups) {
   for (const auto& [group, members] : group_map{known.groups()}) {
     auto reported = groups.find(group);
     for (const auto& m : members) {
-      bool still = reported != groups.end() && std::find(reported->second.begin(), reported->second.end(), m)
-                                                     != reported->second.end();
+      bool still = reported != groups.end()
+        && std::find(reported->second.begin(), reported->second.end(), m) != reported->second.end();
       if (!still) {
         known.remove(group, m.actor);
         view_remove(group, m.actor, out);
@@ -184,8 +181,7 @@ changes pg_state::peer_join(const caf::actor& scope, const std::string& group, c
   return out;
 }
 
-changes pg_state::peer_leave(const caf::actor& scope, const std::string& group,
-                             const std::vector<caf::actor>& as) {
+changes pg_state::peer_leave(const caf::actor& scope, const std::string& group, const std::vector<caf::actor>& as) {
   changes out;
   auto it = peers_.find(scope);
   if (it == peers_.end())

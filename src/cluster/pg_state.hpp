@@ -43,9 +43,9 @@ using changes = std::vector<change>;
 /// group each) and max_connections members per room; these leave room above
 /// the defaults (docs/config.md) without letting one message fill the memory.
 struct pg_limits {
-  std::size_t max_groups = 20'000;           ///< groups in one sync
-  std::size_t max_members = 200'000;         ///< members in one message, all groups together
-  std::size_t max_group_chars = 5 + 64;      ///< "room:" + the longest room name
+  std::size_t max_groups = 20'000;      ///< groups in one sync
+  std::size_t max_members = 200'000;    ///< members in one message, all groups together
+  std::size_t max_group_chars = 5 + 64; ///< "room:" + the longest room name
 };
 
 /// "chat_servers", or "room:NAME" with a valid room name.

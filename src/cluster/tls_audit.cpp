@@ -134,9 +134,7 @@ std::string peer_of_fd(int fd) {
   return (v6 ? "[" + end->first + "]" : end->first) + ":" + std::to_string(end->second);
 }
 
-std::string peer_of(const SSL* ssl) {
-  return peer_of_fd(SSL_get_fd(ssl));
-}
+std::string peer_of(const SSL* ssl) { return peer_of_fd(SSL_get_fd(ssl)); }
 
 std::string reason_of(unsigned long e) {
   const char* r = ERR_reason_error_string(e);

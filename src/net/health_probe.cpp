@@ -18,7 +18,7 @@ void probe_health(caf::actor_system& sys, std::chrono::milliseconds timeout, std
   sys.spawn([cs, timeout, done = std::move(done)](caf::event_based_actor* self) {
     self->request(cs, timeout, health_atom::value)
       .then([done](health_atom) { done(""); },
-             [done](const caf::error&) { done("the chat server did not answer in time"); });
+            [done](const caf::error&) { done("the chat server did not answer in time"); });
   });
 }
 

@@ -26,6 +26,11 @@ constexpr std::size_t max_body = 64 * 1024;
 constexpr std::size_t max_header = 16 * 1024; ///< request line and headers together
 constexpr std::size_t max_target = 8 * 1024;
 constexpr auto health_timeout = std::chrono::seconds(2);
+// The probe's own timeout, plus this, answers /healthz even when no CAF
+// thread is free to run the probe's timeout.
+constexpr auto health_backstop = std::chrono::milliseconds(500);
+// For a whole request (headers and body) to arrive.
+constexpr auto request_read_timeout = std::chrono::seconds(30);
 // How long a closing connection's unread input is read and dropped: closing
 // with unread bytes sends a reset, which can destroy our answer in flight.
 constexpr auto linger_timeout = std::chrono::seconds(2);
@@ -47,11 +52,10 @@ void http_session::do_read() {
   parser_.emplace();
   parser_->body_limit(max_body);
   parser_->header_limit(max_header);
-  stream_.expires_after(std::chrono::seconds(30));
+  stream_.expires_after(request_read_timeout);
   // Read with parser_ itself: async_read on parser_->get() would use a parser
   // of its own with Beast's default 1 MiB body limit.
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](auto ec, auto n) { self->on_read(ec, n); });
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](auto ec, auto n) { self->on_read(ec, n); });
 }
 
 void http_session::on_read(beast::error_code ec, std::size_t) {
@@ -187,7 +191,7 @@ void http_session::health(request req) {
     self->write(health_response(self->ctx_, *req, error), head);
   };
   health_timer_.emplace(stream_.get_executor());
-  health_timer_->expires_after(health_timeout + std::chrono::milliseconds(500));
+  health_timer_->expires_after(health_timeout + health_backstop);
   health_timer_->async_wait([finish](beast::error_code ec) {
     if (!ec)
       finish("the chat server did not answer in time");
@@ -226,11 +230,11 @@ void http_session::linger() {
     stream_.expires_after(linger_timeout); // for the whole drain, however much comes
   }
   auto scratch = std::make_shared<std::array<char, 4096>>();
-  stream_.async_read_some(asio::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec,
-                                                                                       std::size_t) {
-    if (!ec)
-      self->linger();
-  });
+  stream_.async_read_some(asio::buffer(*scratch),
+                          [self = shared_from_this(), scratch](beast::error_code ec, std::size_t) {
+                            if (!ec)
+                              self->linger();
+                          });
 }
 
 } // namespace chat::net

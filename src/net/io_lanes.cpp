@@ -46,9 +46,7 @@ io_lanes::io_lanes(std::size_t threads) {
     lanes_.push_back(std::make_unique<lane>());
 }
 
-io_lanes::~io_lanes() {
-  stop();
-}
+io_lanes::~io_lanes() { stop(); }
 
 boost::asio::io_context& io_lanes::next() {
   auto& l = *lanes_[next_];

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -51,8 +51,8 @@ private:
 
   boost::asio::io_context& ioc_;
   std::mutex mtx_;
-  std::vector<item> pending_; ///< guarded by mtx_
-  bool scheduled_ = false;    ///< guarded by mtx_: a drain is posted and has not yet taken pending_
+  std::vector<item> pending_;  ///< guarded by mtx_
+  bool scheduled_ = false;     ///< guarded by mtx_: a drain is posted and has not yet taken pending_
   std::vector<item> draining_; ///< the drain's own, on the I/O thread
   std::atomic<std::size_t> drains_{0};
 };

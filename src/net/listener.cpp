@@ -14,7 +14,7 @@ namespace {
 bool resource_shortage(const boost::system::error_code& ec) {
   namespace errc = boost::system::errc;
   return ec == asio::error::no_descriptors || ec == errc::too_many_files_open_in_system
-         || ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+    || ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
 
 } // namespace
@@ -27,9 +27,7 @@ listener::listener(io_lanes& lanes, asio::ip::tcp::endpoint endpoint, server_con
   acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
-void listener::run() {
-  do_accept();
-}
+void listener::run() { do_accept(); }
 
 void listener::stop() {
   asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -40,9 +38,8 @@ void listener::stop() {
 }
 
 void listener::do_accept() {
-  acceptor_.async_accept(lanes_.next(), [self = shared_from_this()](auto ec, auto socket) {
-    self->on_accept(ec, std::move(socket));
-  });
+  acceptor_.async_accept(lanes_.next(),
+                         [self = shared_from_this()](auto ec, auto socket) { self->on_accept(ec, std::move(socket)); });
 }
 
 void listener::on_accept(boost::system::error_code ec, asio::ip::tcp::socket socket) {

@@ -44,13 +44,9 @@ private:
 
 // With an auth secret, room names are for token holders only: /metrics
 // leaves them out even with --metrics-per-room.
-bool per_room(const server_context& ctx) {
-  return ctx.cfg.metrics_per_room && ctx.cfg.auth_secret.empty();
-}
+bool per_room(const server_context& ctx) { return ctx.cfg.metrics_per_room && ctx.cfg.auth_secret.empty(); }
 
-bool is_room_group(const std::string& group) {
-  return group.compare(0, room_group("").size(), room_group("")) == 0;
-}
+bool is_room_group(const std::string& group) { return group.compare(0, room_group("").size(), room_group("")) == 0; }
 
 void node_counters(families& f, const node_stats& s) {
   f.counter("chat_messages_in_total", "Frames received from clients.", s.messages_in);

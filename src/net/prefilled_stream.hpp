@@ -15,7 +15,8 @@ namespace chat::net {
 
 /// A class of our own (not an alias) so that the teardown overloads below
 /// are found by argument-dependent lookup from websocket::stream.
-class prefilled_stream : public boost::beast::buffered_read_stream<boost::beast::tcp_stream, boost::beast::flat_buffer> {
+class prefilled_stream
+  : public boost::beast::buffered_read_stream<boost::beast::tcp_stream, boost::beast::flat_buffer> {
 public:
   using buffered_read_stream::buffered_read_stream;
 };

@@ -8,8 +8,8 @@
 namespace chat::net {
 
 enum class admission {
-  queue,          ///< queue the frame
-  over_own_bound, ///< close: this connection's queue would pass --max-queue-bytes
+  queue,               ///< queue the frame
+  over_own_bound,      ///< close: this connection's queue would pass --max-queue-bytes
   behind_on_full_node, ///< close: the node's queues would pass --max-node-queue-bytes and this one is behind
 };
 

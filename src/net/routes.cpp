@@ -50,13 +50,9 @@ http_response asset(const http_request& req, std::string_view name, std::string_
 
 // With an auth secret, room names are for token holders only: /api/cluster
 // leaves them out.
-bool hide_rooms(const server_context& ctx) {
-  return !ctx.cfg.auth_secret.empty();
-}
+bool hide_rooms(const server_context& ctx) { return !ctx.cfg.auth_secret.empty(); }
 
-bool is_room_group(const std::string& group) {
-  return group.compare(0, room_group("").size(), room_group("")) == 0;
-}
+bool is_room_group(const std::string& group) { return group.compare(0, room_group("").size(), room_group("")) == 0; }
 
 json cluster_json(server_context& ctx) {
   auto info = ctx.stats->cluster();
@@ -129,8 +125,8 @@ http_response room_history(server_context& ctx, const http_request& req, const s
   std::size_t limit = 50;
   if (limit_arg != q.end()) {
     const auto& v = limit_arg->second;
-    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos
-        || std::stoul(v) < 1 || std::stoul(v) > protocol::max_history_limit)
+    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) < 1
+        || std::stoul(v) > protocol::max_history_limit)
       return json_error(req, http::status::bad_request, "bad_request",
                         "limit must be an integer from 1 to " + std::to_string(protocol::max_history_limit));
     limit = std::stoul(v);
@@ -169,8 +165,7 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
     long ms = 0;
     try {
       ms = std::stol(q["ms"]);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     if (ms < 1 || ms > 30000)
       return json_error(req, http::status::bad_request, "bad_request", "ms must be 1 to 30000");
     auto workers = ctx.sys.scheduler().num_workers();

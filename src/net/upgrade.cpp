@@ -36,9 +36,7 @@ std::string percent_decode(std::string_view s) {
 
 } // namespace
 
-std::string_view target_path(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
 
 std::map<std::string, std::string> parse_query(std::string_view target) {
   std::map<std::string, std::string> out;

@@ -29,6 +29,9 @@ constexpr std::int64_t max_timed_expiry_s = std::int64_t{10} * 365 * 24 * 3600;
 
 constexpr auto policy_error = static_cast<std::uint16_t>(websocket::close_code::policy_error);
 
+/// For the upgrade's answer to be written: the request has been read.
+constexpr auto handshake_timeout = std::chrono::seconds(10);
+
 } // namespace
 
 websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_buffer leftover, server_context& ctx,
@@ -37,8 +40,8 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_b
     close_deadline_(ws_.get_executor()),
     expiry_(ws_.get_executor()),
     ctx_(ctx),
-    outbox_(ctx.lanes->outbox_of(
-      static_cast<asio::io_context&>(asio::query(ws_.get_executor(), asio::execution::context)))),
+    outbox_(
+      ctx.lanes->outbox_of(static_cast<asio::io_context&>(asio::query(ws_.get_executor(), asio::execution::context)))),
     who_(std::move(who)),
     id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {
   ws_.next_layer().buffer() = std::move(leftover);
@@ -59,7 +62,7 @@ websocket_session::~websocket_session() {
 void websocket_session::run(beast::http::request<beast::http::string_body> req) {
   auto idle = std::chrono::milliseconds(ctx_.cfg.idle_ping_ms);
   websocket::stream_base::timeout t;
-  t.handshake_timeout = std::chrono::seconds(10);
+  t.handshake_timeout = handshake_timeout;
   // Beast pings after half the idle time and drops the peer if nothing at all
   // came back by the full idle time.
   t.idle_timeout = idle * 2;
@@ -114,8 +117,8 @@ void websocket_session::arm_expiry() {
     spdlog::info("ws: session={} user={} closed: token expired", self->id_, self->who_.user);
     self->closing_because(close_reason::token_expired);
     self->begin_close(policy_error, "token expired",
-                      std::make_shared<const std::string>(protocol::notice_frame(
-                        "token_expired", "your token has expired; reconnect with a fresh one")));
+                      std::make_shared<const std::string>(
+                        protocol::notice_frame("token_expired", "your token has expired; reconnect with a fresh one")));
   });
 }
 
@@ -168,9 +171,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   do_read();
 }
 
-void websocket_session::send(protocol::frame_ptr frame) {
-  outbox_.push(shared_from_this(), std::move(frame));
-}
+void websocket_session::send(protocol::frame_ptr frame) { outbox_.push(shared_from_this(), std::move(frame)); }
 
 void websocket_session::close(std::uint16_t code, std::string reason) {
   outbox_.push_close(shared_from_this(), code, std::move(reason));
@@ -178,14 +179,9 @@ void websocket_session::close(std::uint16_t code, std::string reason) {
 
 void websocket_session::end(std::uint16_t code, std::string reason) {
   switch (static_cast<websocket::close_code>(code)) {
-  case websocket::close_code::going_away:
-    closing_because(close_reason::shutdown);
-    break;
-  case websocket::close_code::internal_error:
-    closing_because(close_reason::internal_error);
-    break;
-  default:
-    closing_because(close_reason::policy);
+  case websocket::close_code::going_away: closing_because(close_reason::shutdown); break;
+  case websocket::close_code::internal_error: closing_because(close_reason::internal_error); break;
+  default: closing_because(close_reason::policy);
   }
   begin_close(code, std::move(reason));
 }
@@ -208,14 +204,9 @@ void websocket_session::deliver(protocol::frame_ptr frame) {
     return;
   auto node_total = static_cast<std::size_t>(std::max<std::int64_t>(0, ctx_.stats->queued_bytes.load()));
   switch (admit(frame->size(), queued_bytes_, node_total, ctx_.cfg.max_queue_bytes, ctx_.cfg.max_node_queue_bytes)) {
-  case admission::queue:
-    break;
-  case admission::over_own_bound:
-    close_slow_consumer("its queue is full");
-    return;
-  case admission::behind_on_full_node:
-    close_slow_consumer("the node's queues are full");
-    return;
+  case admission::queue: break;
+  case admission::over_own_bound: close_slow_consumer("its queue is full"); return;
+  case admission::behind_on_full_node: close_slow_consumer("the node's queues are full"); return;
   }
   push(std::move(frame));
   if (!writing_)

@@ -6,16 +6,14 @@ namespace chat::protocol {
 
 using nlohmann::json;
 
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 json message_json(const message& m) {
   return {{"room", m.room}, {"id", m.id}, {"user", m.user}, {"text", m.text}, {"ts", format_ts(m.ts)}};
 }
 
-std::string welcome_frame(const std::string& node, const std::string& session,
-                          const std::string& user, const limits_info& l) {
+std::string welcome_frame(const std::string& node, const std::string& session, const std::string& user,
+                          const limits_info& l) {
   return dump({{"type", "welcome"},
                {"node", node},
                {"session", session},
@@ -50,9 +48,7 @@ std::string scrollback_frame(const std::string& room, const std::string& before,
   return dump({{"type", "history"}, {"room", room}, {"before", before}, {"messages", std::move(arr)}, {"more", more}});
 }
 
-std::string unsubscribed_frame(const std::string& room) {
-  return dump({{"type", "unsubscribed"}, {"room", room}});
-}
+std::string unsubscribed_frame(const std::string& room) { return dump({{"type", "unsubscribed"}, {"room", room}}); }
 
 std::string message_frame(const message& m) {
   auto j = message_json(m);
@@ -60,8 +56,7 @@ std::string message_frame(const message& m) {
   return dump(j);
 }
 
-std::string ack_frame(const json& client_id, const std::string& id, std::int64_t ts,
-                      const std::string& room) {
+std::string ack_frame(const json& client_id, const std::string& id, std::int64_t ts, const std::string& room) {
   return dump({{"type", "ack"}, {"client_id", client_id}, {"id", id}, {"ts", format_ts(ts)}, {"room", room}});
 }
 
@@ -77,9 +72,7 @@ std::string presence_frame(const std::string& room, const std::string& user, boo
   return dump({{"type", "presence"}, {"room", room}, {"user", user}, {"state", join ? "join" : "leave"}});
 }
 
-std::string pong_frame(const json& t) {
-  return dump({{"type", "pong"}, {"t", t}});
-}
+std::string pong_frame(const json& t) { return dump({{"type", "pong"}, {"t", t}}); }
 
 std::string error_frame(error_code code, const std::string& message, const json& ref) {
   return dump({{"type", "error"}, {"code", to_string(code)}, {"message", message}, {"ref", ref}});

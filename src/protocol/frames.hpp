@@ -28,8 +28,8 @@ struct limits_info {
 /// The message object as it appears in `message` and inside `history`.
 nlohmann::json message_json(const message& m);
 
-std::string welcome_frame(const std::string& node, const std::string& session,
-                          const std::string& user, const limits_info& limits);
+std::string welcome_frame(const std::string& node, const std::string& session, const std::string& user,
+                          const limits_info& limits);
 std::string subscribed_frame(const std::string& room, const std::vector<std::string>& members);
 std::string history_frame(const std::string& room, const std::vector<message>& messages, bool gap);
 /// The answer to a scrollback request (protocol 1.1).
@@ -37,8 +37,7 @@ std::string scrollback_frame(const std::string& room, const std::string& before,
                              bool more);
 std::string unsubscribed_frame(const std::string& room);
 std::string message_frame(const message& m);
-std::string ack_frame(const nlohmann::json& client_id, const std::string& id, std::int64_t ts,
-                      const std::string& room);
+std::string ack_frame(const nlohmann::json& client_id, const std::string& id, std::int64_t ts, const std::string& room);
 std::string typing_frame(const std::string& room, const std::string& user, bool start);
 std::string read_receipt_frame(const std::string& room, const std::string& user, const std::string& id);
 std::string presence_frame(const std::string& room, const std::string& user, bool join);

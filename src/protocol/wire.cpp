@@ -12,16 +12,16 @@ using nlohmann::json;
 
 const char* to_string(error_code c) {
   switch (c) {
-    case error_code::bad_json: return "bad_json";
-    case error_code::bad_request: return "bad_request";
-    case error_code::too_large: return "too_large";
-    case error_code::not_subscribed: return "not_subscribed";
-    case error_code::rate_limited: return "rate_limited";
-    case error_code::too_many_rooms: return "too_many_rooms";
-    case error_code::unauthorized: return "unauthorized";
-    case error_code::forbidden: return "forbidden";
-    case error_code::not_found: return "not_found";
-    case error_code::internal: return "internal";
+  case error_code::bad_json: return "bad_json";
+  case error_code::bad_request: return "bad_request";
+  case error_code::too_large: return "too_large";
+  case error_code::not_subscribed: return "not_subscribed";
+  case error_code::rate_limited: return "rate_limited";
+  case error_code::too_many_rooms: return "too_many_rooms";
+  case error_code::unauthorized: return "unauthorized";
+  case error_code::forbidden: return "forbidden";
+  case error_code::not_found: return "not_found";
+  case error_code::internal: return "internal";
   }
   return "internal";
 }
@@ -73,9 +73,7 @@ bool too_deep(std::string_view s) {
   return false;
 }
 
-bool digit(char c) {
-  return c >= '0' && c <= '9';
-}
+bool digit(char c) { return c >= '0' && c <= '9'; }
 
 /// Length of the JSON number grammar's match at the start of `s` (0: none).
 std::size_t number_length(std::string_view s) {
@@ -162,9 +160,7 @@ std::string string_field(const json& obj, const char* name) {
   return v.get<std::string>();
 }
 
-bool valid_id(const std::string& id) {
-  return !id.empty() && id.size() <= max_id_bytes;
-}
+bool valid_id(const std::string& id) { return !id.empty() && id.size() <= max_id_bytes; }
 
 std::string room_field(const json& obj) {
   auto room = string_field(obj, "room");
@@ -210,8 +206,7 @@ message_req parse_message(const json& obj, const parse_limits& limits) {
   if (req.text.empty())
     throw refusal{error_code::bad_request, "field 'text' must not be empty"};
   if (code_points(req.text) > limits.max_text_chars)
-    throw refusal{error_code::too_large,
-                  "text longer than " + std::to_string(limits.max_text_chars) + " characters"};
+    throw refusal{error_code::too_large, "text longer than " + std::to_string(limits.max_text_chars) + " characters"};
   return req;
 }
 
@@ -307,9 +302,7 @@ std::variant<request, wire_error> parse_request(std::string_view frame, const pa
       return request{ping_req{it == obj.end() ? json(nullptr) : *it}};
     }
     return wire_error{error_code::bad_request, "unknown type '" + type + "'", ref};
-  } catch (const refusal& r) {
-    return wire_error{r.code, r.message, ref};
-  } catch (const json::exception& e) {
+  } catch (const refusal& r) { return wire_error{r.code, r.message, ref}; } catch (const json::exception& e) {
     return wire_error{error_code::bad_request, e.what(), ref};
   }
 }
@@ -318,9 +311,7 @@ json ref_of(const request& r) {
   struct visitor {
     json operator()(const subscribe_req&) const { return "subscribe"; }
     json operator()(const unsubscribe_req&) const { return "unsubscribe"; }
-    json operator()(const message_req& m) const {
-      return m.client_id ? json(*m.client_id) : json("message");
-    }
+    json operator()(const message_req& m) const { return m.client_id ? json(*m.client_id) : json("message"); }
     json operator()(const typing_req&) const { return "typing"; }
     json operator()(const read_req&) const { return "read"; }
     json operator()(const history_req&) const { return "history"; }

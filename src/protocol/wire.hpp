@@ -72,8 +72,7 @@ struct ping_req {
   nlohmann::json t;
 };
 
-using request =
-  std::variant<subscribe_req, unsubscribe_req, message_req, typing_req, read_req, history_req, ping_req>;
+using request = std::variant<subscribe_req, unsubscribe_req, message_req, typing_req, read_req, history_req, ping_req>;
 
 /// A refused frame: the error to send back.
 struct wire_error {

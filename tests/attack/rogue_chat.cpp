@@ -52,8 +52,8 @@ int stay_silent(caf::scoped_actor& self, const caf::actor& scope, int seconds) {
   bool done = false;
   self->receive_while([&] { return !done; })(
     [&](caf::down_msg&) { dropped = done = true; },
-    [&](replicate_batch_atom, std::uint64_t, const std::vector<replicate_item>&) { ++batches; },
-    [&](caf::message&) {}, caf::after(std::chrono::seconds(seconds)) >> [&] { done = true; });
+    [&](replicate_batch_atom, std::uint64_t, const std::vector<replicate_item>&) { ++batches; }, [&](caf::message&) {},
+    caf::after(std::chrono::seconds(seconds)) >> [&] { done = true; });
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   if (!dropped) {
     std::cout << "still connected after " << ms << " ms batches=" << batches << std::endl;
@@ -145,8 +145,9 @@ int main(int argc, char** argv) {
 
   // 3. A frame of our choosing relayed as if it came from a peer (old shape),
   //    and a typing relay of an unknown kind (today's shape).
-  self->send(chat_server, relay_atom::value, room, std::string(R"({"type":"message","room":")") + room
-             + R"(","id":"rogue-relay","user":"admin","text":"injected","ts":"2100-01-01T00:00:00.000000Z"})",
+  self->send(chat_server, relay_atom::value, room,
+             std::string(R"({"type":"message","room":")") + room
+               + R"(","id":"rogue-relay","user":"admin","text":"injected","ts":"2100-01-01T00:00:00.000000Z"})",
              std::vector<caf::actor>{victim});
   self->send(chat_server, relay_atom::value, room, std::string("admin"), std::string("message"),
              std::string("injected"), std::vector<caf::actor>{victim});

@@ -127,8 +127,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::seconds(60));
     std::_Exit(3);
   }}.detach();
-  while (std::cin.get() != EOF) {
-  }
+  while (std::cin.get() != EOF) {}
   caf::anon_send_exit(fake_scope, caf::exit_reason::user_shutdown);
   return ok ? 0 : 1;
 }

@@ -13,12 +13,12 @@
 #include "cluster/pg_scope.hpp"
 
 using namespace std::chrono_literals;
-using chat::test::actor_fixture;
-using chat::test::eventually;
 using chat::cluster::change;
 using chat::cluster::changes;
 using chat::cluster::group_map;
 using chat::cluster::member;
+using chat::test::actor_fixture;
+using chat::test::eventually;
 
 namespace {
 
@@ -51,8 +51,16 @@ struct supervisor_fixture : actor_fixture {
     auto sa = starts_a;
     auto sb = starts_b;
     return {
-      {name_a, [sa](caf::local_actor* self) { ++*sa; return self->spawn(crashy); }},
-      {child_b, [sb](caf::local_actor* self) { ++*sb; return self->spawn(crashy); }},
+      {name_a,
+       [sa](caf::local_actor* self) {
+         ++*sa;
+         return self->spawn(crashy);
+       }},
+      {child_b,
+       [sb](caf::local_actor* self) {
+         ++*sb;
+         return self->spawn(crashy);
+       }},
     };
   }
 
@@ -101,8 +109,12 @@ int ask(caf::scoped_actor& self, const caf::actor& a) {
 caf::down_msg next_down(caf::scoped_actor& self) {
   caf::down_msg out;
   bool got = false;
-  self->receive([&](caf::down_msg& dm) { out = dm; got = true; },
-                caf::after(timeout) >> [] {});
+  self->receive(
+    [&](caf::down_msg& dm) {
+      out = dm;
+      got = true;
+    },
+    caf::after(timeout) >> [] {});
   CHECK_MESSAGE(got, "no down message");
   return out;
 }
@@ -244,8 +256,12 @@ group_map watch(caf::scoped_actor& self, const caf::actor& scope) {
 changes next_changes(caf::scoped_actor& self) {
   changes out;
   bool got = false;
-  self->receive([&](chat::pg_changes_atom, const changes& cs) { out = cs; got = true; },
-                caf::after(timeout) >> [] {});
+  self->receive(
+    [&](chat::pg_changes_atom, const changes& cs) {
+      out = cs;
+      got = true;
+    },
+    caf::after(timeout) >> [] {});
   CHECK_MESSAGE(got, "no pg_changes");
   return out;
 }

@@ -12,11 +12,14 @@ using chat::config;
 namespace {
 
 const char* const all_env[] = {
-  "CHAT_NODE_NAME", "CHAT_HTTP_ADDR", "CHAT_HTTP_PORT", "CHAT_CLUSTER_ADDR", "CHAT_CLUSTER_PORT",
-  "CHAT_ADVERTISE_ADDR", "CHAT_DISCOVERY_DNS", "CHAT_PEERS", "CHAT_DISCOVERY_INTERVAL_MS", "CHAT_PEER_TIMEOUT_MS",
-  "CHAT_HISTORY", "CHAT_MAX_FRAME_BYTES", "CHAT_MAX_TEXT_CHARS", "CHAT_MAX_ROOMS", "CHAT_RATE_PER_S", "CHAT_BURST",
-  "CHAT_MAX_QUEUE_BYTES", "CHAT_IDLE_PING_MS", "CHAT_DRAIN_GRACE_MS", "CHAT_AUTH_SECRET", "CHAT_LOG_LEVEL",
-  "CHAT_THREADS", "CHAT_WORKERS", "CHAT_DEBUG_ENDPOINTS",
+  "CHAT_NODE_NAME",       "CHAT_HTTP_ADDR",       "CHAT_HTTP_PORT",
+  "CHAT_CLUSTER_ADDR",    "CHAT_CLUSTER_PORT",    "CHAT_ADVERTISE_ADDR",
+  "CHAT_DISCOVERY_DNS",   "CHAT_PEERS",           "CHAT_DISCOVERY_INTERVAL_MS",
+  "CHAT_PEER_TIMEOUT_MS", "CHAT_HISTORY",         "CHAT_MAX_FRAME_BYTES",
+  "CHAT_MAX_TEXT_CHARS",  "CHAT_MAX_ROOMS",       "CHAT_RATE_PER_S",
+  "CHAT_BURST",           "CHAT_MAX_QUEUE_BYTES", "CHAT_IDLE_PING_MS",
+  "CHAT_DRAIN_GRACE_MS",  "CHAT_AUTH_SECRET",     "CHAT_LOG_LEVEL",
+  "CHAT_THREADS",         "CHAT_WORKERS",         "CHAT_DEBUG_ENDPOINTS",
 };
 
 /// Clears every CHAT_* variable on entry and on exit, so tests neither see
@@ -232,7 +235,7 @@ TEST_CASE("config errors") {
       CAPTURE(args[1]);
       args.insert(args.begin(), "--node-name=n");
       auto e = error_of(args);
-      CHECK(e.find(args[1]) != std::string::npos); // the flag
+      CHECK(e.find(args[1]) != std::string::npos);             // the flag
       CHECK(e.find("'" + args[2] + "'") != std::string::npos); // the value
     }
   }

@@ -51,10 +51,10 @@ private:
 /// What the fake chat server was asked.
 struct server_log {
   std::mutex mtx;
-  std::vector<std::string> published;   ///< texts
+  std::vector<std::string> published; ///< texts
   std::vector<bool> may_publish;
   std::vector<std::string> unsubscribed;
-  std::vector<std::string> relayed;     ///< "typing:room:user:start" / "read:room:user:id"
+  std::vector<std::string> relayed; ///< "typing:room:user:start" / "read:room:user:id"
 };
 
 const std::int64_t ack_ts = 1763556074139022;
@@ -96,8 +96,7 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("typing:" + room + ":" + user + ":" + (start ? "start" : "stop"));
     },
-    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id,
-        const caf::actor&) {
+    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("read:" + room + ":" + user + ":" + id);
     },
@@ -120,21 +119,24 @@ struct connection_fixture : actor_fixture {
   ~connection_fixture() { sys.registry().erase(chat::registry_name::chat_server); }
 
   chat::connection_config config(std::vector<std::string> rooms, double rate = 1000, double burst = 1000) {
-    chat::connection_config cfg;
-    cfg.node = "n1";
-    cfg.session = "s1";
-    cfg.user = "ann";
-    cfg.rooms = std::move(rooms);
-    cfg.limits = chat::protocol::limits_info{65536, 10, 3, rate, burst, 4194304};
-    return cfg;
+    chat::connection_config cc;
+    cc.node = "n1";
+    cc.session = "s1";
+    cc.user = "ann";
+    cc.rooms = std::move(rooms);
+    cc.limits = chat::protocol::limits_info{65536, 10, 3, rate, burst, 4194304};
+    return cc;
   }
 
-  void connect(chat::connection_config cfg) {
-    conn = keep(sys.spawn(chat::connection, std::move(cfg), std::weak_ptr<chat::frame_sink>(sink), stats));
+  void connect(chat::connection_config cc) {
+    conn = keep(sys.spawn(chat::connection, std::move(cc), std::weak_ptr<chat::frame_sink>(sink), stats));
   }
 
   void send(const json& frame) { send(frame.dump()); }
-  void send(const std::string& text) { caf::anon_send(conn, chat::frame_atom::value, chat::protocol::frame_ptr{std::make_shared<const std::string>(text)}, chat::local_proof{}); }
+  void send(const std::string& text) {
+    caf::anon_send(conn, chat::frame_atom::value, chat::protocol::frame_ptr{std::make_shared<const std::string>(text)},
+                   chat::local_proof{});
+  }
 
   /// The next frame the connection sent; fails after a timeout.
   json next() {
@@ -327,7 +329,8 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a deduplicated retry costs no
   check_error(next(), "rate_limited", "message");
 }
 
-TEST_CASE_FIXTURE(connection_fixture, "connection: a publish the chat server dies with gets an error and its budget back") {
+TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: a publish the chat server dies with gets an error and its budget back") {
   connect(config({"lobby"}, 0.001, 1));
   send_held_publish();
   CHECK(nothing_more());
@@ -348,7 +351,8 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a publish the chat server die
   CHECK(a["client_id"] == "c2");
 }
 
-TEST_CASE_FIXTURE(connection_fixture, "connection: an answer to a publish counts only from the chat server that has it") {
+TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: an answer to a publish counts only from the chat server that has it") {
   connect(config({"lobby"}));
   send_held_publish();
   // Publish number 1, answered by an actor that is not the chat server.
@@ -407,9 +411,9 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: subscribe, unsubscribe, typin
 }
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: a token's rooms restrict subscribe") {
-  auto cfg = config({});
-  cfg.allowed_rooms = std::set<std::string>{"a"};
-  connect(cfg);
+  auto cc = config({});
+  cc.allowed_rooms = std::set<std::string>{"a"};
+  connect(cc);
   REQUIRE(next()["type"] == "welcome");
   send(json{{"type", "subscribe"}, {"rooms", {"a", "b"}}});
   check_error(next(), "unauthorized", "subscribe");

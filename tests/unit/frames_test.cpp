@@ -96,7 +96,8 @@ TEST_CASE("welcome frame") {
   CHECK(j["user"] == "ann");
   CHECK(j["protocol"] == 1);
   const auto& lim = j["limits"];
-  CHECK(keys(lim) == strings{"burst", "max_frame_bytes", "max_queue_bytes", "max_rooms", "max_text_chars", "rate_per_s"});
+  CHECK(keys(lim)
+        == strings{"burst", "max_frame_bytes", "max_queue_bytes", "max_rooms", "max_text_chars", "rate_per_s"});
   CHECK(lim["max_frame_bytes"] == 65536);
   CHECK(lim["max_text_chars"] == 4000);
   CHECK(lim["max_rooms"] == 50);

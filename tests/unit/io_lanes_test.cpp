@@ -36,9 +36,7 @@ struct recorder : outbox_target {
   }
 };
 
-chat::protocol::frame_ptr frame(std::string s) {
-  return std::make_shared<const std::string>(std::move(s));
-}
+chat::protocol::frame_ptr frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
 
 /// Blocks the lane's thread until released, so that pushes pile up.
 std::promise<void> block(boost::asio::io_context& ioc, std::thread::id& lane_thread) {

@@ -38,9 +38,9 @@ double counter(const node_metrics& m, const std::string& name, const std::string
 
 TEST_CASE("node_metrics: every close reason has its own series from the start, and counts only its own closes") {
   node_metrics m;
-  const close_reason all[] = {close_reason::client,        close_reason::network,       close_reason::idle_timeout,
-                              close_reason::too_big,       close_reason::slow_consumer, close_reason::token_expired,
-                              close_reason::shutdown,      close_reason::internal_error, close_reason::policy};
+  const close_reason all[] = {close_reason::client,   close_reason::network,        close_reason::idle_timeout,
+                              close_reason::too_big,  close_reason::slow_consumer,  close_reason::token_expired,
+                              close_reason::shutdown, close_reason::internal_error, close_reason::policy};
   std::set<std::string> names;
   for (auto r : all) {
     names.insert(to_string(r));

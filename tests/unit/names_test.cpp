@@ -52,9 +52,9 @@ TEST_CASE("valid_room: 1 to 64 characters from [A-Za-z0-9_.:-]") {
 TEST_CASE("code_points counts Unicode characters, not bytes") {
   CHECK(code_points("") == 0);
   CHECK(code_points("abc") == 3);
-  CHECK(code_points("\xC3\xA9") == 1);          // é, 2 bytes
-  CHECK(code_points("\xE6\xBC\xA2") == 1);      // 漢, 3 bytes
-  CHECK(code_points("\xF0\x9F\x98\x80") == 1);  // 😀, 4 bytes
+  CHECK(code_points("\xC3\xA9") == 1);         // é, 2 bytes
+  CHECK(code_points("\xE6\xBC\xA2") == 1);     // 漢, 3 bytes
+  CHECK(code_points("\xF0\x9F\x98\x80") == 1); // 😀, 4 bytes
   CHECK(code_points("a\xC3\xA9\xE6\xBC\xA2\xF0\x9F\x98\x80z") == 5);
   CHECK(code_points(std::string("a\0b", 3)) == 3);
 }

@@ -43,9 +43,9 @@ std::vector<std::string> group_names(const group_map& g) {
 using strings = std::vector<std::string>;
 
 struct pg_fixture : actor_fixture {
-  caf::actor a = dummy(), b = dummy(), c = dummy();     // local actors
-  caf::actor p1 = dummy(), p2 = dummy();                // peer scopes
-  caf::actor r1 = dummy(), r2 = dummy(), r3 = dummy();  // remote members
+  caf::actor a = dummy(), b = dummy(), c = dummy();    // local actors
+  caf::actor p1 = dummy(), p2 = dummy();               // peer scopes
+  caf::actor r1 = dummy(), r2 = dummy(), r3 = dummy(); // remote members
   member ann{a, "ann"}, bob{b, "bob"}, cat{c, "cat"};
   member rex{r1, "rex"}, ron{r2, "ron"}, rod{r3, "rod"};
   pg_state pg;
@@ -170,9 +170,7 @@ TEST_CASE_FIXTURE(pg_fixture, "pg_state: peer sync replaces everything known abo
     CHECK(pg.view().members("g2").empty());
     CHECK(users(pg.view().members("g3")) == strings{"ron"});
   }
-  SUBCASE("an identical sync changes nothing") {
-    CHECK(pg.peer_sync(p1, {{"g1", {ron, rex}}, {"g2", {rex}}}).empty());
-  }
+  SUBCASE("an identical sync changes nothing") { CHECK(pg.peer_sync(p1, {{"g1", {ron, rex}}, {"g2", {rex}}}).empty()); }
   SUBCASE("an empty sync removes all of the peer's members but keeps the peer") {
     cs = pg.peer_sync(p1, {});
     CHECK(flatten(cs) == std::vector<flat>{{"g1", "rex", false}, {"g1", "ron", false}, {"g2", "rex", false}});
@@ -276,7 +274,7 @@ TEST_CASE_FIXTURE(pg_fixture, "pg_state: the user travels with the member in eve
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "pg_state: a stale scope going down keeps members a newer scope still reports") {
-  pg.peer_sync(p1, {{"g", {rex}}}); // the old scope of the remote node
+  pg.peer_sync(p1, {{"g", {rex}}});           // the old scope of the remote node
   auto cs = pg.peer_sync(p2, {{"g", {rex}}}); // its restarted scope
   CHECK(cs.empty());
   cs = pg.peer_down(p1);

@@ -21,15 +21,13 @@ int take_all(request_budget& b, budget_kind k, token_bucket::clock::time_point a
   return n;
 }
 
-double burst_of(budget_kind k) {
-  return budget_rates[static_cast<std::size_t>(k)].burst;
-}
+double burst_of(budget_kind k) { return budget_rates[static_cast<std::size_t>(k)].burst; }
 
 } // namespace
 
 TEST_CASE("each frame type has its own budget, starting full") {
-  for (auto k : {budget_kind::subscribe, budget_kind::unsubscribe, budget_kind::typing, budget_kind::read,
-                 budget_kind::ping}) {
+  for (auto k :
+       {budget_kind::subscribe, budget_kind::unsubscribe, budget_kind::typing, budget_kind::read, budget_kind::ping}) {
     request_budget b{t0};
     CAPTURE(static_cast<int>(k));
     CHECK(take_all(b, k, t0) == static_cast<int>(burst_of(k)));

@@ -191,7 +191,7 @@ TEST_CASE("room_history::since") {
     e.insert(msg(100, "a")); // arrived before the mark, ordered before it
     e.insert(msg(100, "b"));
     e.insert(msg(100, "c"));
-    e.insert(msg(99, "z"));  // arrived after the mark
+    e.insert(msg(99, "z")); // arrived after the mark
     CHECK(ids(e.since("b", 0).messages) == strings{"z", "a", "c"});
   }
   SUBCASE("a mark evicted from the window is a gap") {
@@ -294,9 +294,7 @@ TEST_CASE("memory history_store") {
       CHECK_FALSE(page.more);
       CHECK_FALSE(store->before("a", "nope", 10).found);
     }
-    SUBCASE("sizes() per room") {
-      CHECK(store->sizes() == std::map<std::string, std::size_t>{{"a", 2}, {"b", 1}});
-    }
+    SUBCASE("sizes() per room") { CHECK(store->sizes() == std::map<std::string, std::size_t>{{"a", 2}, {"b", 1}}); }
     SUBCASE("max_ts() over all rooms") { CHECK(store->max_ts() == 20); }
     SUBCASE("since uses the store's overlap") {
       CHECK(store->insert(msg(1010, "a3", "ann", "", "a")) == result::added);

@@ -42,9 +42,7 @@ TEST_CASE("token_bucket refills at its rate") {
     CHECK_FALSE(b.try_take(t0 + 99ms)); // 0.98
     CHECK(b.try_take(t0 + 102ms));
   }
-  SUBCASE("half a second gives ten") {
-    CHECK(take_all(b, t0 + 500ms) == 10);
-  }
+  SUBCASE("half a second gives ten") { CHECK(take_all(b, t0 + 500ms) == 10); }
   SUBCASE("partial tokens accumulate across calls") {
     CHECK_FALSE(b.try_take(t0 + 30ms)); // 0.6
     CHECK(b.try_take(t0 + 60ms));       // 1.2 -> 0.2

@@ -17,9 +17,7 @@ namespace {
 const std::string secret = "s3cret";
 const std::int64_t now = 1'763'556'074;
 
-std::string payload(const std::string& sub, std::int64_t exp) {
-  return json{{"sub", sub}, {"exp", exp}}.dump();
-}
+std::string payload(const std::string& sub, std::int64_t exp) { return json{{"sub", sub}, {"exp", exp}}.dump(); }
 
 /// A token whose body is `body` verbatim (not necessarily base64url), signed
 /// correctly, so that only the body's own checks can refuse it.
@@ -66,10 +64,10 @@ TEST_CASE("base64url_decode") {
     }
   }
   SUBCASE("refused input") {
-    CHECK_FALSE(base64url_decode("Z").has_value());        // a lone character holds no byte
+    CHECK_FALSE(base64url_decode("Z").has_value()); // a lone character holds no byte
     CHECK_FALSE(base64url_decode("Zm9vY").has_value());
-    CHECK_FALSE(base64url_decode("Zg==").has_value());     // no padding
-    CHECK_FALSE(base64url_decode("+/8").has_value());      // standard alphabet
+    CHECK_FALSE(base64url_decode("Zg==").has_value()); // no padding
+    CHECK_FALSE(base64url_decode("+/8").has_value());  // standard alphabet
     CHECK_FALSE(base64url_decode("Zm 9v").has_value());
     CHECK_FALSE(base64url_decode("Zm9v.").has_value());
     CHECK_FALSE(base64url_decode(std::string("Zm\0v", 4)).has_value());
@@ -152,7 +150,8 @@ TEST_CASE("verify_token refuses") {
     CHECK_FALSE(
       verify_token(sign_token(json{{"sub", "ann"}, {"exp", std::to_string(now + 60)}}.dump(), secret), secret, now)
         .has_value());
-    CHECK_FALSE(verify_token(sign_token(json{{"sub", "ann"}, {"exp", nullptr}}.dump(), secret), secret, now).has_value());
+    CHECK_FALSE(
+      verify_token(sign_token(json{{"sub", "ann"}, {"exp", nullptr}}.dump(), secret), secret, now).has_value());
     CHECK_FALSE(verify_token(sign_token(json{{"sub", "ann"}, {"exp", true}}.dump(), secret), secret, now).has_value());
   }
 }

@@ -18,8 +18,7 @@ const std::string secret = "k3y";
 upgrade_ok ok_of(const std::string& target, const upgrade_rules& rules = {}) {
   auto r = check_upgrade(target, rules, now);
   if (auto* refusal = std::get_if<upgrade_refusal>(&r)) {
-    FAIL_CHECK("refused " << refusal->status << " " << refusal->code << ": " << refusal->message << " for "
-                          << target);
+    FAIL_CHECK("refused " << refusal->status << " " << refusal->code << ": " << refusal->message << " for " << target);
     return {};
   }
   return std::get<upgrade_ok>(r);
@@ -86,9 +85,7 @@ TEST_CASE("parse_query") {
 
 TEST_CASE("check_upgrade without auth: user") {
   SUBCASE("a valid user") { CHECK(ok_of("/ws?user=ann").user == "ann"); }
-  SUBCASE("a percent-encoded user is decoded before it is checked") {
-    CHECK(ok_of("/ws?user=a%2Eb").user == "a.b");
-  }
+  SUBCASE("a percent-encoded user is decoded before it is checked") { CHECK(ok_of("/ws?user=a%2Eb").user == "a.b"); }
   SUBCASE("missing user is 400") {
     auto r = refusal_of("/ws");
     CHECK(r.status == 400);
@@ -118,8 +115,8 @@ TEST_CASE("check_upgrade: rooms") {
   }
   SUBCASE("percent-encoded commas split too") { CHECK(ok_of("/ws?user=ann&rooms=a%2Cb").rooms == strings{"a", "b"}); }
   SUBCASE("a bad room name is 400") {
-    for (const char* t : {"/ws?user=ann&rooms=a,b%20c", "/ws?user=ann&rooms=a,,b", "/ws?user=ann&rooms=a,",
-                          "/ws?user=ann&rooms=a/b"}) {
+    for (const char* t :
+         {"/ws?user=ann&rooms=a,b%20c", "/ws?user=ann&rooms=a,,b", "/ws?user=ann&rooms=a,", "/ws?user=ann&rooms=a/b"}) {
       CAPTURE(t);
       auto r = refusal_of(t);
       CHECK(r.status == 400);
@@ -166,7 +163,9 @@ TEST_CASE("check_upgrade with an auth secret") {
     CHECK(ok.rooms == strings{"lobby"});
     CHECK_FALSE(ok.allowed_rooms.has_value());
   }
-  SUBCASE("a matching user is fine") { CHECK(ok_of("/ws?user=ann&token=" + token("ann", now + 60), rules).user == "ann"); }
+  SUBCASE("a matching user is fine") {
+    CHECK(ok_of("/ws?user=ann&token=" + token("ann", now + 60), rules).user == "ann");
+  }
   SUBCASE("a user that differs from the token's is 401") {
     auto r = refusal_of("/ws?user=bob&token=" + token("ann", now + 60), rules);
     CHECK(r.status == 401);

@@ -175,12 +175,14 @@ TEST_CASE("message: fields and their rules") {
 TEST_CASE("message: client_id rules") {
   SUBCASE("64 characters is the longest allowed") {
     auto id = std::string(64, 'c');
-    auto m = accepted_as<message_req>(json{{"type", "message"}, {"room", "lobby"}, {"text", "x"}, {"client_id", id}}.dump());
+    auto m =
+      accepted_as<message_req>(json{{"type", "message"}, {"room", "lobby"}, {"text", "x"}, {"client_id", id}}.dump());
     CHECK(m.client_id == id);
   }
   SUBCASE("65 characters is bad_request, ref is the type") {
-    check_refused(json{{"type", "message"}, {"room", "lobby"}, {"text", "x"}, {"client_id", std::string(65, 'c')}}.dump(),
-                  error_code::bad_request, "message");
+    check_refused(
+      json{{"type", "message"}, {"room", "lobby"}, {"text", "x"}, {"client_id", std::string(65, 'c')}}.dump(),
+      error_code::bad_request, "message");
   }
   SUBCASE("empty is bad_request") {
     check_refused(R"({"type":"message","room":"lobby","text":"x","client_id":""})", error_code::bad_request, "message");
@@ -223,8 +225,9 @@ TEST_CASE("message: text length is counted in code points") {
     check_refused(message_frame_with_text(std::string(4001, 'a')), error_code::too_large, "message");
   }
   SUBCASE("too_large names the client_id as ref") {
-    check_refused(json{{"type", "message"}, {"room", "lobby"}, {"text", std::string(max + 1, 'a')}, {"client_id", "k"}}.dump(),
-                  error_code::too_large, "k", max);
+    check_refused(
+      json{{"type", "message"}, {"room", "lobby"}, {"text", std::string(max + 1, 'a')}, {"client_id", "k"}}.dump(),
+      error_code::too_large, "k", max);
   }
 }
 
@@ -232,8 +235,8 @@ TEST_CASE("precedence: bad_json, then bad_request, then too_large") {
   const std::size_t max = 5;
   const std::string long_text = std::string(max + 1, 'a');
   SUBCASE("bad JSON wins over everything") {
-    check_refused(R"({"type":"message","room":"not a room","text":")" + long_text + "\"", error_code::bad_json,
-                  nullptr, max);
+    check_refused(R"({"type":"message","room":"not a room","text":")" + long_text + "\"", error_code::bad_json, nullptr,
+                  max);
   }
   SUBCASE("a bad room wins over a long text") {
     check_refused(json{{"type", "message"}, {"room", "bad room"}, {"text", long_text}}.dump(), error_code::bad_request,
@@ -290,8 +293,7 @@ TEST_CASE("subscribe: rooms and since") {
     check_refused(R"({"type":"subscribe","rooms":["a"],"since":1})", error_code::bad_request, "subscribe");
   }
   SUBCASE("since with an invalid room or a non-string id") {
-    check_refused(R"({"type":"subscribe","rooms":["a"],"since":{"a b":"id-1"}})", error_code::bad_request,
-                  "subscribe");
+    check_refused(R"({"type":"subscribe","rooms":["a"],"since":{"a b":"id-1"}})", error_code::bad_request, "subscribe");
     check_refused(R"({"type":"subscribe","rooms":["a"],"since":{"":"id-1"}})", error_code::bad_request, "subscribe");
     check_refused(R"({"type":"subscribe","rooms":["a"],"since":{"a":1}})", error_code::bad_request, "subscribe");
     check_refused(R"({"type":"subscribe","rooms":["a"],"since":{"a":null}})", error_code::bad_request, "subscribe");
@@ -450,11 +452,13 @@ TEST_CASE("numbers beyond a double are valid JSON: they saturate") {
     CHECK(accepted_as<ping_req>(R"({"type":"ping","t":1e-400})").t.get<double>() == 0.0);
   }
   SUBCASE("a huge number where a string belongs is still bad_request") {
-    check_refused(R"({"type":"message","room":"lobby","text":"x","client_id":1e400})", error_code::bad_request, "message");
+    check_refused(R"({"type":"message","room":"lobby","text":"x","client_id":1e400})", error_code::bad_request,
+                  "message");
   }
   SUBCASE("a frame broken elsewhere stays bad_json") {
-    for (const char* bad : {R"({"type":"ping","t":1e400)", R"({"type":"ping","t":01e400})", R"({"type":"ping","t":1e400,})",
-                            R"({"type":"ping","t":1e})", R"({"type":"ping","t":-})", R"({"type":"ping","t":1e400 1})"}) {
+    for (const char* bad :
+         {R"({"type":"ping","t":1e400)", R"({"type":"ping","t":01e400})", R"({"type":"ping","t":1e400,})",
+          R"({"type":"ping","t":1e})", R"({"type":"ping","t":-})", R"({"type":"ping","t":1e400 1})"}) {
       CAPTURE(bad);
       check_refused(bad, error_code::bad_json, nullptr);
     }
