@@ -137,8 +137,8 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       }
       self->state.addrs.erase(nid);
       publish(self);
-      if (auto cs = lookup(self->system(), registry_name::chat_server))
-        self->send(cs, node_down_atom::value, nid);
+      // The chat server hears of it from the scope itself, as a watcher: the
+      // one path a node-down takes to it.
     },
     [=](peer_addr_atom, const caf::node_id& nid, const std::string& addr, const std::string& url) {
       if (!from_this_node(self))
