@@ -4,7 +4,6 @@
 // proves the actors run, and what an auth secret hides from anonymous callers.
 
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after } from 'node:test';
@@ -14,6 +13,7 @@ import { connect, unique, upgradeStatus } from './lib/client.mjs';
 import { getJson, getText, metrics, post } from './lib/http.mjs';
 import { ChatNode, HOST, clusterInfo, freePort, makeNode, startNode, waitFor, waitPeerCount } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
+import { signToken } from './lib/token.mjs';
 
 after(cleanup);
 
@@ -63,11 +63,9 @@ function assertJsonError(res, status, code) {
   assert.equal(typeof json.message, 'string');
 }
 
-const b64url = (b) => Buffer.from(b).toString('base64url');
-/** A token as src/protocol/token.cpp signs it. */
+/** A token valid for an hour unless `claims` says otherwise. */
 function token(secret, claims) {
-  const body = b64url(JSON.stringify({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims }));
-  return `${body}.${b64url(crypto.createHmac('sha256', secret).update(body).digest())}`;
+  return signToken(secret, { exp: Math.floor(Date.now() / 1000) + 3600, ...claims });
 }
 
 // ---------------------------------------------------------------- 1. Origin

@@ -19,6 +19,7 @@ import { connect, unique } from './lib/client.mjs';
 import { metrics } from './lib/http.mjs';
 import { HOST, startNode, waitFor } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
+import { signToken } from './lib/token.mjs';
 
 after(cleanup);
 
@@ -234,11 +235,7 @@ test('frames sent in the same packet as the upgrade request are answered, in ord
 
 const SECRET = 'ws-bounds-test-secret';
 
-/** base64url(payload) "." base64url(HMAC-SHA256(secret, base64url(payload))), as docs/protocol.md specifies. */
-function token(payload) {
-  const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
-  return `${body}.${crypto.createHmac('sha256', SECRET).update(body).digest('base64url')}`;
-}
+const token = (payload) => signToken(SECRET, payload);
 
 test('a connection is closed with 1008 token expired when its token expires', { timeout: 30_000 }, async (t) => {
   const node = await startNode({ name: 'expiry', flags: { 'auth-secret': SECRET } });

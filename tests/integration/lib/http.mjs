@@ -6,10 +6,15 @@ import http from 'node:http';
 /**
  * Sends one request and resolves to { status, headers, text, json }.
  * `json` is the parsed body, or undefined when the body is not JSON.
+ * `target` is a URL, or node:http options ({ host, port, path } or
+ * { socketPath, path, headers }) for what a URL cannot name.
  */
-export function request(url, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
+export function request(target, { method = 'GET', headers = {}, body, timeoutMs = 5000 } = {}) {
+  const isUrl = typeof target === 'string' || target instanceof URL;
+  const url = isUrl ? String(target) : `${target.host ?? target.socketPath}:${target.port ?? ''}${target.path}`;
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { connection: 'close', ...headers }, agent: false }, (res) => {
+    const opts = { method, headers: { connection: 'close', ...(isUrl ? {} : target.headers), ...headers }, agent: false };
+    const req = http.request(...(isUrl ? [target, opts] : [{ ...target, ...opts }]), (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('error', reject);

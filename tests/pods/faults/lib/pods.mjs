@@ -4,10 +4,11 @@
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+
+import { request as httpRequest } from '../../../integration/lib/http.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PODS_SH = path.resolve(here, '../../pods.sh');
@@ -167,34 +168,7 @@ export async function startProxy(i, dir) {
 
 /** One request on its own connection; resolves to { status, text, json }. */
 export function request(ep, pathname, { method = 'GET', timeoutMs = 3000, admin = false } = {}) {
-  return new Promise((resolve, reject) => {
-    const opts = ep.httpOptions(pathname, { admin });
-    const req = http.request(
-      { ...opts, method, agent: false, headers: { ...(opts.headers || {}), connection: 'close', 'content-length': '0' } },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode, text, json });
-        });
-      },
-    );
-    const timer = setTimeout(() => req.destroy(new Error(`${method} ${ep.label}${pathname}: no answer within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    req.end();
-  });
+  return httpRequest(ep.httpOptions(pathname, { admin }), { method, timeoutMs, headers: { 'content-length': '0' } });
 }
 
 export async function getJson(ep, pathname, opts) {
