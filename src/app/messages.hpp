@@ -110,7 +110,12 @@ inline caf::actor lookup(caf::actor_system& sys, caf::atom_value name) {
 }
 
 /// Group names.
-inline std::string room_group(const std::string& room) { return "room:" + room; }
+inline const std::string room_group_prefix = "room:";
+inline std::string room_group(const std::string& room) { return room_group_prefix + room; }
+/// The room whose group `group` is; empty for the groups that are not rooms'.
+inline std::string room_of(const std::string& group) {
+  return group.rfind(room_group_prefix, 0) == 0 ? group.substr(room_group_prefix.size()) : std::string{};
+}
 inline const std::string chat_servers_group = "chat_servers";
 
 /// What a subscriber gets per room.

@@ -14,8 +14,6 @@ namespace chat::detail {
 
 namespace {
 
-std::string room_of(const std::string& group) { return group.rfind("room:", 0) == 0 ? group.substr(5) : std::string{}; }
-
 std::size_t user_count(self_ptr self, const std::string& room, const std::string& user) {
   const auto& ms = self->state.view.members(room_group(room));
   return std::count_if(ms.begin(), ms.end(), [&](const member& m) { return m.user == user; });

@@ -42,11 +42,8 @@ private:
   std::vector<MetricFamily> out_;
 };
 
-// With an auth secret, room names are for token holders only: /metrics
-// leaves them out even with --metrics-per-room.
-bool per_room(const server_context& ctx) { return ctx.cfg.metrics_per_room && ctx.cfg.auth_secret.empty(); }
-
-bool is_room_group(const std::string& group) { return group.compare(0, room_group("").size(), room_group("")) == 0; }
+/// Per-room series: asked for, and room names not hidden.
+bool per_room(const server_context& ctx) { return ctx.cfg.metrics_per_room && !rooms_hidden(ctx); }
 
 void node_counters(families& f, const node_stats& s) {
   f.counter("chat_messages_in_total", "Frames received from clients.", s.messages_in);
@@ -97,7 +94,7 @@ void room_gauges(families& f, server_context& ctx, const cluster_info& info,
     f.gauge("chat_history_messages", history_help, static_cast<double>(total));
   }
   for (const auto& [group, n] : info.group_sizes)
-    if (per_room(ctx) || !is_room_group(group))
+    if (per_room(ctx) || room_of(group).empty())
       f.gauge("chat_group_members", "Members of a process group, cluster-wide.", static_cast<double>(n),
               {{"group", group}});
 }

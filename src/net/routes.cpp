@@ -48,12 +48,6 @@ http_response asset(const http_request& req, std::string_view name, std::string_
   return reply(req, http::status::ok, type, std::string(body));
 }
 
-// With an auth secret, room names are for token holders only: /api/cluster
-// leaves them out.
-bool hide_rooms(const server_context& ctx) { return !ctx.cfg.auth_secret.empty(); }
-
-bool is_room_group(const std::string& group) { return group.compare(0, room_group("").size(), room_group("")) == 0; }
-
 json cluster_json(server_context& ctx) {
   auto info = ctx.stats->cluster();
   json peers = json::array();
@@ -65,9 +59,9 @@ json cluster_json(server_context& ctx) {
       peer["url"] = p.url;
     peers.push_back(std::move(peer));
   }
-  if (hide_rooms(ctx))
+  if (rooms_hidden(ctx))
     for (auto it = info.group_sizes.begin(); it != info.group_sizes.end();)
-      it = is_room_group(it->first) ? info.group_sizes.erase(it) : std::next(it);
+      it = !room_of(it->first).empty() ? info.group_sizes.erase(it) : std::next(it);
   return {{"node", ctx.cfg.node_name},
           {"node_id", to_string(ctx.sys.node())},
           {"url", ctx.cfg.public_url},

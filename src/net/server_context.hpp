@@ -50,4 +50,8 @@ struct server_context {
   io_lanes* lanes = nullptr;
 };
 
+/// With an auth secret, room names are for token holders only: what anyone
+/// may read (/api/cluster, /metrics) leaves them out.
+inline bool rooms_hidden(const server_context& ctx) { return !ctx.cfg.auth_secret.empty(); }
+
 } // namespace chat::net
