@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test suite:
-#   format (clang-format over our C++), unit (doctest), integration (real
+#   format (clang-format over our C++), layers (no upward #include between
+#   the layers of src/), unit (doctest), integration (real
 #   nodes, real WebSocket clients), browser (headless Chromium), k8s
 #   (manifest validation),
 #   pods (the pod-like cluster tool itself) and faults (fault injection
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 # The unit tests run once, under ASan+UBSan (unit-asan); `unit` (the release
 # build's) stays selectable.
-suites=${SUITES:-format unit-asan integration unit-tsan fuzz browser k8s pods faults install}
+suites=${SUITES:-format layers unit-asan integration unit-tsan fuzz browser k8s pods faults install}
 total_pass=0
 total_fail=0
 failed_suites=()
@@ -114,6 +115,8 @@ for s in $suites; do
   case $s in
     format)
       run_suite format 120 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' scripts/check-format.sh ;;
+    layers)
+      run_suite layers 60 '\d+(?= passed, \d+ failed)' '(?<=passed, )\d+(?= failed)' scripts/check-layers.sh --self-test ;;
     unit)
       run_suite unit 300 'test cases:\s+\d+ \|\s+\K\d+(?= passed)' 'test cases:.*?\K\d+(?= failed)' \
         build/tests/unit_tests ;;

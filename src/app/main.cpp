@@ -4,9 +4,9 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "app/build_info.hpp"
 #include "app/config.hpp"
 #include "app/node.hpp"
+#include "base/build_info.hpp"
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--version") {

@@ -11,13 +11,13 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "app/build_info.hpp"
-#include "app/messages.hpp"
-#include "app/node_stats.hpp"
 #include "app/supervisor.hpp"
+#include "base/build_info.hpp"
+#include "base/node_stats.hpp"
 #include "chat/chat_server.hpp"
 #include "chat/durable_store.hpp"
 #include "chat/history_reader.hpp"
+#include "chat/messages.hpp"
 #include "cluster/cluster_tls.hpp"
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
@@ -132,9 +132,13 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   dc.self_port = cfg.cluster_port;
   dc.interval = std::chrono::milliseconds(cfg.discovery_interval_ms);
   dc.tls = cluster_tls(cfg);
+  dc.first_round_listener = registry_name::chat_server;
+  cluster::pg_limits groups;
+  groups.valid_group = valid_group;
   return {
-    {registry_name::pg_scope, [](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope); }},
-    {registry_name::node_monitor, [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats); }},
+    {registry_name::pg_scope, [groups](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope, groups); }},
+    {registry_name::node_monitor,
+     [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats, chat_servers_group); }},
     {registry_name::chat_server,
      [cs, store, unfinished, stats](caf::local_actor* sup) {
        return sup->spawn(chat_server, cs, store, unfinished, stats);

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "app/config.hpp"
+#include "base/config.hpp"
 
 namespace chat {
 

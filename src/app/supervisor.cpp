@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 
 namespace chat {
 

@@ -8,8 +8,8 @@
 
 #include <caf/all.hpp>
 
-#include "app/node_stats.hpp"
 #include "app/restart_intensity.hpp"
+#include "base/node_stats.hpp"
 
 namespace chat {
 

@@ -5,11 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
 #include "chat/chat_server_parts.hpp"
 #include "chat/fanout_shard.hpp"
 #include "chat/history_sync.hpp"
 #include "chat/membership.hpp"
+#include "chat/messages.hpp"
 #include "chat/relay.hpp"
 #include "chat/replication.hpp"
 #include "cluster/sender_checks.hpp"

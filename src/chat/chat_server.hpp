@@ -10,10 +10,10 @@
 
 #include <caf/all.hpp>
 
-#include "app/messages.hpp"
-#include "app/node_stats.hpp"
+#include "base/node_stats.hpp"
 #include "chat/clock.hpp"
 #include "chat/history_store.hpp"
+#include "chat/messages.hpp"
 #include "chat/unfinished_publishes.hpp"
 #include "cluster/group_view.hpp"
 

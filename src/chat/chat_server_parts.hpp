@@ -14,8 +14,8 @@
 
 #include <caf/all.hpp>
 
-#include "app/messages.hpp"
 #include "chat/chat_server.hpp"
+#include "chat/messages.hpp"
 
 namespace chat::detail {
 

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat {

@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "app/node_stats.hpp"
+#include "base/node_stats.hpp"
 #include "chat/frame_sink.hpp"
 #include "chat/request_budget.hpp"
 #include "chat/seen_ids.hpp"

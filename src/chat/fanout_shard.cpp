@@ -1,6 +1,6 @@
 #include "chat/fanout_shard.hpp"
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 
 namespace chat {
 

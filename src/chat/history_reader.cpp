@@ -1,6 +1,6 @@
 #include "chat/history_reader.hpp"
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "chat/message.hpp"
 #include "chat/room_history.hpp"
+#include "protocol/message.hpp"
 
 namespace chat {
 

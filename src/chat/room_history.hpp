@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/message.hpp"
+#include "protocol/message.hpp"
 
 namespace chat {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "chat/message.hpp"
+#include "protocol/message.hpp"
 
 namespace chat::store_keys {
 

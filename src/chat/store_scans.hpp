@@ -14,7 +14,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "chat/history_store.hpp"
-#include "chat/message.hpp"
+#include "protocol/message.hpp"
 
 namespace chat {
 

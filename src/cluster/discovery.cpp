@@ -13,7 +13,7 @@
 #include <caf/openssl/manager.hpp>
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "cluster/messages.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
@@ -66,8 +66,8 @@ void first_round_step(self_ptr self, int& outstanding) {
   st.first_round = false;
   st.stats->resolved = true;
   spdlog::info("discovery: first round done, {} peer(s) reached", st.reached.size());
-  if (auto cs = registered(self, registry_name::chat_server))
-    self->send(cs, resolved_atom::value, st.reached);
+  if (auto listener = registered(self, st.cfg.first_round_listener))
+    self->send(listener, resolved_atom::value, st.reached);
 }
 
 void connect_to(self_ptr self, const endpoint& ep, std::shared_ptr<int> outstanding) {

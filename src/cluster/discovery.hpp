@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "app/node_stats.hpp"
+#include "base/node_stats.hpp"
 
 namespace chat::cluster {
 
@@ -23,6 +23,9 @@ struct discovery_config {
   std::chrono::milliseconds interval{2000};
   std::chrono::milliseconds connect_timeout{1000};
   bool tls = false; ///< connect through CAF's OpenSSL module
+  /// Told (resolved_atom, reached nodes) once the first round is over, by
+  /// registry name (the chat server, which waits for it to report ready).
+  caf::atom_value first_round_listener = caf::atom("");
 };
 
 struct endpoint {

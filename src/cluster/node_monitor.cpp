@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "cluster/messages.hpp"
 #include "cluster/scope_lookup.hpp"
 #include "cluster/sender_checks.hpp"
 
@@ -39,7 +39,7 @@ void apply(self_ptr self, const change& c) {
     st.view.add(c.group, c.who);
   else
     st.view.remove(c.group, c.who.actor);
-  if (c.group == chat_servers_group && c.joined && c.who.actor.node() != self->node()) {
+  if (c.group == st.nodes_group && c.joined && c.who.actor.node() != self->node()) {
     auto it = st.peers.find(c.who.actor.node());
     if (it != st.peers.end())
       it->second.node = c.who.user;
@@ -56,8 +56,8 @@ bool node_up(self_ptr self, const caf::node_id& nid) {
     p.url = a->second.second;
     self->state.addrs.erase(a);
   }
-  // The name may have arrived first, with the peer's chat server.
-  for (const auto& m : self->state.view.members(chat_servers_group))
+  // The name may have arrived first, with the node's member of nodes_group.
+  for (const auto& m : self->state.view.members(self->state.nodes_group))
     if (m.actor.node() == nid)
       p.node = m.user;
   if (is_new)
@@ -87,8 +87,10 @@ void bind_scope(self_ptr self) {
 
 } // namespace
 
-caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats) {
+caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats,
+                           std::string nodes_group) {
   self->state.stats = std::move(stats);
+  self->state.nodes_group = std::move(nodes_group);
   drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) {
     if (!genuine(self, dm))
@@ -106,7 +108,7 @@ caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::s
       bool nodes_moved = false;
       for (const auto& c : cs) {
         apply(self, c);
-        nodes_moved = nodes_moved || c.group == chat_servers_group;
+        nodes_moved = nodes_moved || c.group == self->state.nodes_group;
       }
       // Peers' names show at once; room membership may wait for the flush.
       if (nodes_moved)

@@ -2,16 +2,20 @@
 
 #include <map>
 #include <memory>
+#include <string>
 
 #include <caf/all.hpp>
 
-#include "app/node_stats.hpp"
+#include "base/node_stats.hpp"
 #include "cluster/group_view.hpp"
 
 namespace chat::cluster {
 
 struct node_monitor_state {
   std::shared_ptr<node_stats> stats;
+  /// The group in which one actor per node stands for it, under the node's
+  /// name (the chat servers): how peers get their names.
+  std::string nodes_group;
   caf::actor scope;
   group_view view;
   std::map<caf::node_id, peer_info> peers;
@@ -26,7 +30,8 @@ struct node_monitor_state {
 };
 
 /// Logs nodes coming and going, keeps the cluster view that /api/cluster and
-/// /metrics show, and tells the chat server when a node is gone.
-caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats);
+/// /metrics show.
+caf::behavior node_monitor(caf::stateful_actor<node_monitor_state>* self, std::shared_ptr<node_stats> stats,
+                           std::string nodes_group);
 
 } // namespace chat::cluster

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "cluster/messages.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {
@@ -85,7 +85,8 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
 
 } // namespace
 
-caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
+caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limits) {
+  self->state.limits = std::move(limits);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // CAF's default prints every unexpected message to stderr: a log flood
   // anyone on the cluster port could cause.
@@ -160,7 +161,7 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
       // to our own discover, which may come before the peer's discover.
       if (is_new && self->state.discovering.count(peer) == 0)
         return dropped(self, "pg_sync", "from an unknown peer");
-      if (auto err = check_peer_sync(peer.node(), groups))
+      if (auto err = check_peer_sync(peer.node(), groups, self->state.limits))
         return dropped(self, "pg_sync", *err);
       self->state.discovering.erase(peer);
       auto cs = self->state.pg.peer_sync(peer, groups);
@@ -171,14 +172,14 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self) {
     [=](pg_rjoin_atom, const caf::actor& peer, const std::string& group, const std::vector<member>& ms) {
       if (!sent_by(self, peer) || !self->state.pg.known_peer(peer))
         return dropped(self, "pg_rjoin", "not from a known peer scope");
-      if (auto err = check_peer_join(peer.node(), group, ms))
+      if (auto err = check_peer_join(peer.node(), group, ms, self->state.limits))
         return dropped(self, "pg_rjoin", *err);
       notify(self, self->state.pg.peer_join(peer, group, ms));
     },
     [=](pg_rleave_atom, const caf::actor& peer, const std::string& group, const std::vector<caf::actor>& as) {
       if (!sent_by(self, peer) || !self->state.pg.known_peer(peer))
         return dropped(self, "pg_rleave", "not from a known peer scope");
-      if (auto err = check_peer_leave(peer.node(), group, as))
+      if (auto err = check_peer_leave(peer.node(), group, as, self->state.limits))
         return dropped(self, "pg_rleave", *err);
       notify(self, self->state.pg.peer_leave(peer, group, as));
     },

@@ -13,6 +13,8 @@ namespace chat::cluster {
 
 struct pg_scope_state {
   pg_state pg;
+  /// What a peer message may hold (group names, sizes).
+  pg_limits limits;
   /// Local actors told of every membership change and of peers coming and going.
   std::vector<caf::actor> watchers;
   /// Peer scopes we sent a discover to: their sync is the answer, accepted
@@ -45,6 +47,6 @@ struct pg_scope_state {
 /// know (or asked), and only for valid groups and members of the sender's
 /// own node (check_peer_* in pg_state.hpp). Anything else is dropped silently
 /// but counted, and the count is logged at most every 10 s.
-caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self);
+caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limits = {});
 
 } // namespace chat::cluster

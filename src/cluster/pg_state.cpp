@@ -8,9 +8,6 @@ namespace chat::cluster {
 
 namespace {
 
-const std::string servers_group = "chat_servers";
-const std::string room_prefix = "room:";
-
 std::optional<std::string> check_member(const caf::node_id& from, const std::string& group, const member& m) {
   if (!m.actor)
     return "invalid actor in " + group;
@@ -22,18 +19,15 @@ std::optional<std::string> check_member(const caf::node_id& from, const std::str
 }
 
 std::optional<std::string> check_group(const std::string& group, const pg_limits& lim) {
-  if (group.size() > lim.max_group_chars || !valid_group(group))
+  if (group.size() > lim.max_group_chars || !lim.valid_group(group))
     return std::string{"invalid group name"};
   return std::nullopt;
 }
 
 } // namespace
 
-bool valid_group(const std::string& group) {
-  if (group == servers_group)
-    return true;
-  return group.compare(0, room_prefix.size(), room_prefix) == 0
-    && protocol::valid_room(std::string_view{group}.substr(room_prefix.size()));
+bool printable_group(const std::string& group) {
+  return !group.empty() && std::all_of(group.begin(), group.end(), [](char c) { return c > ' ' && c < 0x7f; });
 }
 
 std::optional<std::string> check_peer_sync(const caf::node_id& from, const group_map& groups, const pg_limits& lim) {

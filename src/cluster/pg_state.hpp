@@ -15,6 +15,7 @@
 // tell its subscribers exactly what moved.
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,6 +40,10 @@ using changes = std::vector<change>;
 // drops the whole message (an honest peer never sends one). What CAF already
 // did (deserializing the message) is not bounded here; what we keep is.
 
+/// Any non-empty name of printable ASCII characters other than space: the
+/// rule when the scope's user gives none.
+bool printable_group(const std::string& group);
+
 /// Bounds on one peer message. A node holds at most max_node_rooms rooms (one
 /// group each) and max_connections members per room; these leave room above
 /// the defaults (docs/config.md) without letting one message fill the memory.
@@ -46,10 +51,10 @@ struct pg_limits {
   std::size_t max_groups = 20'000;      ///< groups in one sync
   std::size_t max_members = 200'000;    ///< members in one message, all groups together
   std::size_t max_group_chars = 5 + 64; ///< "room:" + the longest room name
+  /// The group names a peer may use. The scope knows nothing of what the
+  /// groups are for: its user (the chat layer) names them.
+  std::function<bool(const std::string&)> valid_group = printable_group;
 };
-
-/// "chat_servers", or "room:NAME" with a valid room name.
-bool valid_group(const std::string& group);
 
 /// Why a sync from the scope on node `from` must be dropped, or nullopt:
 /// a bad group name, a member with a bad user name, a member that is not an

@@ -1,6 +1,6 @@
 #include "cluster/portal.hpp"
 
-#include "app/messages.hpp"
+#include "cluster/messages.hpp"
 #include "cluster/sender_checks.hpp"
 
 namespace chat::cluster {

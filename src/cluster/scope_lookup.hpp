@@ -8,7 +8,7 @@
 
 #include <caf/all.hpp>
 
-#include "app/messages.hpp"
+#include "cluster/messages.hpp"
 
 namespace chat::cluster {
 

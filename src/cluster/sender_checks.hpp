@@ -8,6 +8,15 @@
 
 #include <caf/all.hpp>
 
+namespace chat {
+
+/// Carried by every message that only this process may send (a session's
+/// frames, fault hooks). It has no serializer, so no peer node can build a
+/// message that holds one: such a message from the network never matches.
+struct local_proof {};
+
+} // namespace chat
+
 namespace chat::cluster {
 
 /// True when the current message comes from an actor on this node.
@@ -39,3 +48,5 @@ void drop_strays(Actor* self) {
 }
 
 } // namespace chat::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::local_proof)

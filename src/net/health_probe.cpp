@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 
 namespace chat::net {
 

@@ -2,9 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 
-#include "app/build_info.hpp"
-#include "app/messages.hpp"
-#include "app/process_metrics.hpp"
+#include "base/build_info.hpp"
+#include "base/process_metrics.hpp"
+#include "chat/messages.hpp"
 
 namespace chat::net {
 

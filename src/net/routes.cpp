@@ -7,8 +7,8 @@
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <nlohmann/json.hpp>
 
-#include "app/messages.hpp"
 #include "chat/clock.hpp"
+#include "chat/messages.hpp"
 #include "net/metrics_page.hpp"
 #include "net/origin_check.hpp"
 #include "net/upgrade.hpp"

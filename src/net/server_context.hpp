@@ -8,8 +8,8 @@
 
 #include <caf/actor_system.hpp>
 
-#include "app/config.hpp"
-#include "app/node_stats.hpp"
+#include "base/config.hpp"
+#include "base/node_stats.hpp"
 #include "chat/history_store.hpp"
 
 namespace chat::net {

@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
 #include "chat/clock.hpp"
 #include "chat/connection.hpp"
+#include "chat/messages.hpp"
 #include "net/queue_admission.hpp"
 
 namespace chat::net {

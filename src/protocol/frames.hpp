@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chat/message.hpp"
+#include "protocol/message.hpp"
 #include "protocol/wire.hpp"
 
 namespace chat::protocol {

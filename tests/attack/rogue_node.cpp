@@ -23,7 +23,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 #include "rogue_setup.hpp"
 
 using namespace chat;

@@ -6,7 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 
 namespace chat::rogue {
 

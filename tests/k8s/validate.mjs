@@ -1018,9 +1018,9 @@ function productionChecks(set) {
 
 // The metrics /metrics exports and their types, from the sources that
 // declare them: f.gauge("NAME"/f.counter("NAME" in src/net/metrics_page.cpp,
-// histogram/counter/labelled(*registry_, "NAME" in src/app/node_metrics.cpp,
-// one("NAME", help, MetricType::T in src/app/process_metrics.cpp.
-const METRIC_SOURCES = ["src/net/metrics_page.cpp", "src/app/node_metrics.cpp", "src/app/process_metrics.cpp"];
+// histogram/counter/labelled(*registry_, "NAME" in src/base/node_metrics.cpp,
+// one("NAME", help, MetricType::T in src/base/process_metrics.cpp.
+const METRIC_SOURCES = ["src/net/metrics_page.cpp", "src/base/node_metrics.cpp", "src/base/process_metrics.cpp"];
 function exportedMetrics(sourceText) {
   const m = new Map();
   for (const x of sourceText.matchAll(/\bf\.(gauge|counter)\(\s*"(chat_[a-z0-9_]+)"/g)) m.set(x[2], x[1]);

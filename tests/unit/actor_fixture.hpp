@@ -12,7 +12,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include "app/messages.hpp"
+#include "chat/messages.hpp"
 
 namespace chat::test {
 

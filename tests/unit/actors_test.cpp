@@ -8,8 +8,8 @@
 #include <atomic>
 
 #include "actor_fixture.hpp"
-#include "app/node_stats.hpp"
 #include "app/supervisor.hpp"
+#include "base/node_stats.hpp"
 #include "cluster/pg_scope.hpp"
 
 using namespace std::chrono_literals;
@@ -240,7 +240,11 @@ TEST_CASE_FIXTURE(supervisor_fixture, "supervisor stops its children when told t
 namespace {
 
 struct scope_fixture : actor_fixture {
-  caf::actor spawn_scope() { return keep(sys.spawn(chat::cluster::pg_scope)); }
+  caf::actor spawn_scope() {
+    chat::cluster::pg_limits lim;
+    lim.valid_group = chat::valid_group;
+    return keep(sys.spawn(chat::cluster::pg_scope, lim));
+  }
 };
 
 /// Registers `self` as a watcher of `scope` and returns the view it had.

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "chat/clock.hpp"
-#include "chat/message.hpp"
+#include "protocol/message.hpp"
 
 using chat::hlc;
 using chat::id_generator;

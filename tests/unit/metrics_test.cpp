@@ -1,4 +1,4 @@
-// app/node_metrics and app/process_metrics: what /metrics is made of.
+// base/node_metrics and base/process_metrics: what /metrics is made of.
 
 #include <doctest/doctest.h>
 
@@ -9,8 +9,8 @@
 #include <set>
 #include <string>
 
-#include "app/node_metrics.hpp"
-#include "app/process_metrics.hpp"
+#include "base/node_metrics.hpp"
+#include "base/process_metrics.hpp"
 
 using namespace chat;
 

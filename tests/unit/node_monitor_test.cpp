@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "actor_fixture.hpp"
-#include "app/node_stats.hpp"
+#include "base/node_stats.hpp"
 #include "cluster/node_monitor.hpp"
 
 using namespace chat;
@@ -31,7 +31,7 @@ bool has_peer(const node_stats& stats, const caf::node_id& nid, std::string* add
 
 TEST_CASE_FIXTURE(actor_fixture, "node_monitor: an address reported before the node is up is kept for it") {
   auto stats = std::make_shared<node_stats>();
-  auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  auto nm = keep(sys.spawn(cluster::node_monitor, stats, chat_servers_group));
   caf::scoped_actor self{sys}; // the monitor serves actors of its own node only
   auto a = remote_node(101);
   self->send(nm, peer_addr_atom::value, a, std::string{"10.0.0.1:9100"}, std::string{"http://10.0.0.1:8080"});
@@ -43,7 +43,7 @@ TEST_CASE_FIXTURE(actor_fixture, "node_monitor: an address reported before the n
 
 TEST_CASE_FIXTURE(actor_fixture, "node_monitor: a late address report does not bring a node that went down back") {
   auto stats = std::make_shared<node_stats>();
-  auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  auto nm = keep(sys.spawn(cluster::node_monitor, stats, chat_servers_group));
   caf::scoped_actor self{sys}; // the monitor serves actors of its own node only
   auto dead = remote_node(102);
   auto other = remote_node(103);
@@ -62,7 +62,7 @@ TEST_CASE_FIXTURE(actor_fixture, "node_monitor: a late address report does not b
 
 TEST_CASE_FIXTURE(actor_fixture, "node_monitor: serves actors of its own node only (anonymous messages are a peer's)") {
   auto stats = std::make_shared<node_stats>();
-  auto nm = keep(sys.spawn(cluster::node_monitor, stats));
+  auto nm = keep(sys.spawn(cluster::node_monitor, stats, chat_servers_group));
   caf::scoped_actor self{sys};
   auto forged = remote_node(104);
   auto real = remote_node(105);

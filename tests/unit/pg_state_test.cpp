@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "actor_fixture.hpp"
+#include "chat/messages.hpp"
 #include "cluster/group_view.hpp"
 #include "cluster/pg_state.hpp"
 
@@ -23,6 +24,13 @@ std::vector<flat> flatten(const changes& cs) {
     out.emplace_back(c.group, c.who.user, c.joined);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+/// The limits with the chat layer's group rule, as the node runs its scope.
+pg_limits chat_groups() {
+  pg_limits lim;
+  lim.valid_group = chat::valid_group;
+  return lim;
 }
 
 std::vector<std::string> users(const std::vector<member>& ms) {
@@ -294,7 +302,19 @@ caf::node_id other_node() {
 
 } // namespace
 
-TEST_CASE("valid_group: chat_servers and room:NAME with a valid room name") {
+TEST_CASE("printable_group: the scope's own rule when its user gives none") {
+  CHECK(printable_group("room:lobby"));
+  CHECK(printable_group("x"));
+  CHECK_FALSE(printable_group(""));
+  CHECK_FALSE(printable_group("with space"));
+  CHECK_FALSE(printable_group(std::string("a\0b", 3)));
+  CHECK_FALSE(printable_group("caf\xc3\xa9"));
+  CHECK_FALSE(check_peer_join(caf::node_id{}, "anything", {}));
+  CHECK(check_peer_join(caf::node_id{}, "bad group", {}));
+}
+
+TEST_CASE("chat::valid_group, the rule the chat layer gives the scope: chat_servers and room:NAME") {
+  using chat::valid_group;
   CHECK(valid_group("chat_servers"));
   CHECK(valid_group("room:lobby"));
   CHECK(valid_group("room:a.b-c_d:e"));
@@ -318,7 +338,7 @@ TEST_CASE_FIXTURE(pg_fixture, "check_peer_sync: a peer speaks only for valid mem
     CHECK(err->find("another node") != std::string::npos);
   }
   SUBCASE("bad group or user names") {
-    CHECK(check_peer_sync(self_node, {{"a", {rex}}}));
+    CHECK(check_peer_sync(self_node, {{"a", {rex}}}, chat_groups()));
     CHECK(check_peer_sync(self_node, {{"room:a", {member{r1, "no spaces"}}}}));
     CHECK(check_peer_sync(self_node, {{"room:a", {member{r1, std::string(33, 'u')}}}}));
     CHECK(check_peer_sync(self_node, {{"room:a", {member{caf::actor{}, "rex"}}}}));
@@ -337,7 +357,8 @@ TEST_CASE_FIXTURE(pg_fixture, "check_peer_join and check_peer_leave") {
   auto self_node = sys.node();
   CHECK_FALSE(check_peer_join(self_node, "room:a", {rex}));
   CHECK(check_peer_join(other_node(), "room:a", {rex}));
-  CHECK(check_peer_join(self_node, "a", {rex}));
+  CHECK(check_peer_join(self_node, "a", {rex}, chat_groups()));
+  CHECK_FALSE(check_peer_join(self_node, "a", {rex}));
   CHECK(check_peer_join(self_node, "room:a", {member{r1, ""}}));
   pg_limits lim;
   lim.max_members = 1;

@@ -1,7 +1,8 @@
 #pragma once
 
-// Every message type and atom the actors exchange, declared in one place and
-// registered with the actor system by add_message_types().
+// The messages of the chat layer (chat server, connections, history reader,
+// and what the HTTP side sends them), registered with the actor system by
+// add_message_types(); the cluster layer's are in cluster/messages.hpp.
 
 #include <string>
 #include <vector>
@@ -9,11 +10,10 @@
 #include <caf/all.hpp>
 
 #include "chat/history_store.hpp"
-#include "chat/message.hpp"
-#include "cluster/group_view.hpp"
-#include "cluster/member.hpp"
-#include "cluster/pg_state.hpp"
+#include "cluster/messages.hpp"
+#include "cluster/sender_checks.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/message.hpp"
 
 namespace chat {
 
@@ -60,27 +60,6 @@ using expire_atom = caf::atom_constant<caf::atom("cs_expire")>;
 using sync_atom = caf::atom_constant<caf::atom("cs_sync")>;
 using synced_atom = caf::atom_constant<caf::atom("cs_synced")>;
 
-// process-group scope, local API
-using pg_join_atom = caf::atom_constant<caf::atom("pg_join")>;
-using pg_leave_atom = caf::atom_constant<caf::atom("pg_leave")>;
-using pg_watch_atom = caf::atom_constant<caf::atom("pg_watch")>;
-using pg_changes_atom = caf::atom_constant<caf::atom("pg_changes")>;
-using pg_peer_atom = caf::atom_constant<caf::atom("pg_peer")>;
-
-// process-group scope <-> peer scope (the pg.erl protocol)
-using pg_discover_atom = caf::atom_constant<caf::atom("pg_disc")>;
-using pg_sync_atom = caf::atom_constant<caf::atom("pg_sync")>;
-using pg_rjoin_atom = caf::atom_constant<caf::atom("pg_rjoin")>;
-using pg_rleave_atom = caf::atom_constant<caf::atom("pg_rleave")>;
-
-// node monitor and discovery
-using node_up_atom = caf::atom_constant<caf::atom("node_up")>;
-using node_down_atom = caf::atom_constant<caf::atom("node_down")>;
-using peer_addr_atom = caf::atom_constant<caf::atom("peer_addr")>;
-using resolved_atom = caf::atom_constant<caf::atom("resolved")>;
-using tick_atom = caf::atom_constant<caf::atom("tick")>;
-using flush_atom = caf::atom_constant<caf::atom("nm_flush")>;
-
 // supervision and tests
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 /// The chat server dies right after storing the next new message, before
@@ -90,24 +69,11 @@ using crash_on_publish_atom = caf::atom_constant<caf::atom("crashpub")>;
 // /healthz -> chat server: answered with itself, proving the actor runs
 using health_atom = caf::atom_constant<caf::atom("health")>;
 
-/// Carried by every message that only this process may send (a session's
-/// frames, fault hooks). It has no serializer, so no peer node can build a
-/// message that holds one: such a message from the network never matches.
-struct local_proof {};
-
-/// Registry names of a node's supervised actors (CAF atoms: 10 characters).
+/// Registry names of the chat layer's supervised actors.
 namespace registry_name {
-constexpr caf::atom_value pg_scope = caf::atom("pg_scope");
 constexpr caf::atom_value chat_server = caf::atom("chatserver");
-constexpr caf::atom_value node_monitor = caf::atom("nodemon");
-constexpr caf::atom_value discovery = caf::atom("discovery");
 constexpr caf::atom_value history_reader = caf::atom("histreader");
 } // namespace registry_name
-
-/// The actor registered under `name` now, or an invalid handle.
-inline caf::actor lookup(caf::actor_system& sys, caf::atom_value name) {
-  return caf::actor_cast<caf::actor>(sys.registry().get(name));
-}
 
 /// Group names.
 inline const std::string room_group_prefix = "room:";
@@ -116,7 +82,13 @@ inline std::string room_group(const std::string& room) { return room_group_prefi
 inline std::string room_of(const std::string& group) {
   return group.rfind(room_group_prefix, 0) == 0 ? group.substr(room_group_prefix.size()) : std::string{};
 }
+/// Every chat server joins it under its node's name: the node monitor names
+/// peers by it.
 inline const std::string chat_servers_group = "chat_servers";
+
+/// The groups a peer may name: "chat_servers", or "room:NAME" with a valid
+/// room name (the scope's group rule).
+bool valid_group(const std::string& group);
 
 /// What a subscriber gets per room.
 struct room_snapshot {
@@ -162,20 +134,11 @@ typename Inspector::result_type inspect(Inspector& f, scrollback& x) {
   return f(x.found, x.messages, x.more);
 }
 
+/// Registers the chat layer's message types and the cluster layer's.
 void add_message_types(caf::actor_system_config& cfg);
 
 } // namespace chat
 
-namespace chat::cluster {
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, change& x) {
-  return f(x.group, x.who, x.joined);
-}
-
-} // namespace chat::cluster
-
 // A shared frame buffer only ever travels between actors of one node (across
 // nodes the frame goes as a string, once per node), so it needs no serializer.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::protocol::frame_ptr)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::local_proof)

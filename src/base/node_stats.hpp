@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "app/node_metrics.hpp"
+#include "base/node_metrics.hpp"
 
 namespace chat {
 

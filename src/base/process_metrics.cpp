@@ -1,4 +1,4 @@
-#include "app/process_metrics.hpp"
+#include "base/process_metrics.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>

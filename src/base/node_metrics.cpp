@@ -1,4 +1,4 @@
-#include "app/node_metrics.hpp"
+#include "base/node_metrics.hpp"
 
 namespace chat {
 
