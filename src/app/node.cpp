@@ -136,12 +136,13 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
   cluster::pg_limits groups;
   groups.valid_group = valid_group;
   return {
-    {registry_name::pg_scope, [groups](caf::local_actor* sup) { return sup->spawn(cluster::pg_scope, groups); }},
+    {registry_name::pg_scope,
+     [groups](caf::local_actor* sup) { return caf::actor_cast<caf::actor>(sup->spawn(cluster::pg_scope, groups)); }},
     {registry_name::node_monitor,
      [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats, chat_servers_group); }},
     {registry_name::chat_server,
      [cs, store, unfinished, stats](caf::local_actor* sup) {
-       return sup->spawn(chat_server, cs, store, unfinished, stats);
+       return caf::actor_cast<caf::actor>(sup->spawn(chat_server, cs, store, unfinished, stats));
      }},
     {registry_name::discovery,
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},

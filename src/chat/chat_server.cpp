@@ -78,9 +78,10 @@ void sweep_rooms(self_ptr self) {
 }
 } // namespace
 
-caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
-                          std::shared_ptr<history_store> store, std::shared_ptr<unfinished_publishes> unfinished,
-                          std::shared_ptr<node_stats> stats) {
+chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config cfg,
+                                             std::shared_ptr<history_store> store,
+                                             std::shared_ptr<unfinished_publishes> unfinished,
+                                             std::shared_ptr<node_stats> stats) {
   auto& state = self->state;
   state.cfg = std::move(cfg);
   state.store = std::move(store);
@@ -92,7 +93,7 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, state.cfg.fanout_shards); ++i)
-    state.shards.push_back(self->spawn<caf::linked>(fanout_shard));
+    state.shards.push_back(caf::actor_cast<fanout_shard_actor>(self->spawn<caf::linked>(fanout_shard)));
   bind_scope(self);
   self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);
   return {
@@ -111,30 +112,28 @@ caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_ser
       if (from_this_node(self) && conn)
         publish(self, seq, draft, conn, may_publish);
     },
-    [=](typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
+    [=](typing_atom, const std::string& room, const std::string& user, bool start) {
       if (from_this_node(self))
         fan_out(self, room, user, "typing", start ? "start" : "stop");
     },
-    [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
+    [=](read_atom, const std::string& room, const std::string& user, const std::string& id) {
       if (from_this_node(self))
         fan_out(self, room, user, "read", id);
     },
-    [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) -> caf::result<message> {
+    [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) {
       if (!from_peer(self) || !valid_from_peer(self, m)) {
         refuse(self, "replicate");
-        return caf::sec::request_receiver_down;
+        return;
       }
       ++self->state.stats->node_msgs_in;
-      if (auto kept = on_replicate(self, m, recipients))
-        return *kept;
-      return caf::sec::runtime_error;
+      on_replicate(self, m, recipients);
     },
     [=](replicate_batch_atom, std::uint64_t seq, const std::vector<replicate_item>& items) {
       if (!from_peer(self)) {
         refuse(self, "replicate batch");
         return;
       }
-      store_batch(self, seq, items, caf::actor_cast<caf::actor>(self->current_sender()));
+      store_batch(self, seq, items, caf::actor_cast<chat_server_actor>(self->current_sender()));
     },
     [=](sync_atom) {
       if (self->current_sender().get() == self->ctrl())

@@ -79,7 +79,7 @@ struct pending_publish {
 struct replicate_batch {
   std::vector<replicate_item> items;
   std::vector<std::shared_ptr<pending_publish>> waiting;
-  caf::actor to; ///< the peer chat server, the only one whose answer counts
+  chat_server_actor to; ///< the peer chat server, the only one whose answer counts
   std::chrono::steady_clock::time_point sent;
   std::chrono::steady_clock::time_point deadline;
   std::size_t bytes = 0; ///< about what the items take on the wire
@@ -93,7 +93,7 @@ struct chat_server_state {
   hlc clock;
   std::unique_ptr<id_generator> ids;
 
-  caf::actor scope;
+  pg_scope_actor scope;
   /// Mirror of the scope's view, kept current by its change notices.
   cluster::group_view view;
   /// Local connections and when they joined each room; this node is the only
@@ -101,12 +101,12 @@ struct chat_server_state {
   std::map<caf::actor, std::map<std::string, std::chrono::steady_clock::time_point>> local;
   /// Local deliveries go through these; a connection always through the
   /// same one, so that it gets frames in the order they were sent.
-  std::vector<caf::actor> shards;
+  std::vector<fanout_shard_actor> shards;
   /// The chat server of every other node.
-  std::map<caf::node_id, caf::actor> peers;
+  std::map<caf::node_id, chat_server_actor> peers;
   /// Replicates not sent yet, by peer chat server: all that one mailbox
   /// drain produced goes as one request per peer, confirmed by one answer.
-  std::map<caf::actor, replicate_batch> outbox;
+  std::map<chat_server_actor, replicate_batch> outbox;
   bool batches_scheduled = false;
   /// Sent batches by sequence number, so in the order sent and by deadline.
   /// They go as plain messages answered by plain messages, not as CAF
@@ -151,8 +151,10 @@ struct chat_server_state {
 
 /// The chat server of one node: rooms, history, presence and fan-out.
 /// See docs/architecture.md for the message flow.
-caf::behavior chat_server(caf::stateful_actor<chat_server_state>* self, chat_server_config cfg,
-                          std::shared_ptr<history_store> store, std::shared_ptr<unfinished_publishes> unfinished,
-                          std::shared_ptr<node_stats> stats);
+/// Its interface is chat_server_actor (chat/messages.hpp).
+chat_server_actor::behavior_type chat_server(chat_server_actor::stateful_pointer<chat_server_state> self,
+                                             chat_server_config cfg, std::shared_ptr<history_store> store,
+                                             std::shared_ptr<unfinished_publishes> unfinished,
+                                             std::shared_ptr<node_stats> stats);
 
 } // namespace chat

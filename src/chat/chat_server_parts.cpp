@@ -74,7 +74,7 @@ caf::message push_msg(const std::string& room, const std::string& frame) {
 }
 
 void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r) {
-  self->send(conn, published_atom::value, seq, r);
+  self->send(caf::actor_cast<connection_actor>(conn), published_atom::value, seq, r);
 }
 
 } // namespace chat::detail

@@ -19,7 +19,11 @@
 
 namespace chat::detail {
 
-using self_ptr = caf::stateful_actor<chat_server_state>*;
+using self_ptr = chat_server_actor::stateful_pointer<chat_server_state>;
+
+/// The chat server as a plain handle: what group memberships and the
+/// messages to peers carry.
+inline caf::actor me(self_ptr self) { return caf::actor_cast<caf::actor>(self); }
 using steady = std::chrono::steady_clock;
 using cluster::member;
 

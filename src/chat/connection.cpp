@@ -11,7 +11,7 @@ namespace chat {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<connection_state>*;
+using self_ptr = connection_actor::stateful_pointer<connection_state>;
 using namespace protocol;
 using nlohmann::json;
 
@@ -27,9 +27,13 @@ void send_error(self_ptr self, error_code code, const std::string& msg, const js
   send_text(self, error_frame(code, msg, ref));
 }
 
-caf::actor chat_server(self_ptr self) { return lookup(self->system(), registry_name::chat_server); }
+chat_server_actor chat_server(self_ptr self) {
+  return lookup<chat_server_actor>(self->system(), registry_name::chat_server);
+}
 
-cluster::member me(self_ptr self) { return {caf::actor{self}, self->state.cfg.user}; }
+caf::actor handle(self_ptr self) { return caf::actor_cast<caf::actor>(self); }
+
+cluster::member me(self_ptr self) { return {handle(self), self->state.cfg.user}; }
 
 void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
                const json& ref) {
@@ -93,7 +97,7 @@ void unsubscribe(self_ptr self, const std::vector<std::string>& rooms) {
   }
   if (!held.empty())
     if (auto cs = chat_server(self))
-      self->send(cs, unsubscribe_atom::value, held, caf::actor{self});
+      self->send(cs, unsubscribe_atom::value, held, handle(self));
   for (const auto& room : rooms)
     send_text(self, unsubscribed_frame(room));
 }
@@ -118,7 +122,7 @@ void publish(self_ptr self, message_req& req) {
   auto seq = st.next_publish++;
   st.publishing.emplace(
     seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address(), std::chrono::steady_clock::now()});
-  self->send(cs, publish_atom::value, seq, std::move(draft), caf::actor{self}, may_publish);
+  self->send(cs, publish_atom::value, seq, std::move(draft), handle(self), may_publish);
 }
 
 json publish_ref(const publish_in_flight& p) { return p.client_id ? json(*p.client_id) : json("message"); }
@@ -248,11 +252,11 @@ void handle_frame(self_ptr self, const std::string& text) {
   } else if (auto* typing = std::get_if<typing_req>(&req)) {
     if (require_room(typing->room) && within_budget(budget_kind::typing))
       if (auto cs = chat_server(self))
-        self->send(cs, typing_atom::value, typing->room, st.cfg.user, typing->start, caf::actor{self});
+        self->send(cs, typing_atom::value, typing->room, st.cfg.user, typing->start);
   } else if (auto* receipt = std::get_if<read_req>(&req)) {
     if (require_room(receipt->room) && within_budget(budget_kind::read))
       if (auto cs = chat_server(self))
-        self->send(cs, read_atom::value, receipt->room, st.cfg.user, receipt->id, caf::actor{self});
+        self->send(cs, read_atom::value, receipt->room, st.cfg.user, receipt->id);
   } else if (auto* hist = std::get_if<history_req>(&req)) {
     if (require_room(hist->room) && within_budget(budget_kind::history))
       scroll_back(self, *hist);
@@ -264,8 +268,8 @@ void handle_frame(self_ptr self, const std::string& text) {
 
 } // namespace
 
-caf::behavior connection(caf::stateful_actor<connection_state>* self, connection_config cfg,
-                         std::weak_ptr<frame_sink> sink, std::shared_ptr<node_stats> stats) {
+connection_actor::behavior_type connection(self_ptr self, connection_config cfg, std::weak_ptr<frame_sink> sink,
+                                           std::shared_ptr<node_stats> stats) {
   auto& state = self->state;
   state.cfg = std::move(cfg);
   state.sink = std::move(sink);

@@ -12,6 +12,7 @@
 
 #include "base/node_stats.hpp"
 #include "chat/frame_sink.hpp"
+#include "chat/messages.hpp"
 #include "chat/request_budget.hpp"
 #include "chat/seen_ids.hpp"
 #include "chat/token_bucket.hpp"
@@ -56,7 +57,9 @@ struct connection_state {
 
 /// One actor per WebSocket connection: parses the client's frames, keeps its
 /// rooms and rate budget, and forwards what the chat servers send it.
-caf::behavior connection(caf::stateful_actor<connection_state>* self, connection_config cfg,
-                         std::weak_ptr<frame_sink> sink, std::shared_ptr<node_stats> stats);
+/// Its interface is connection_actor (chat/messages.hpp).
+connection_actor::behavior_type connection(connection_actor::stateful_pointer<connection_state> self,
+                                           connection_config cfg, std::weak_ptr<frame_sink> sink,
+                                           std::shared_ptr<node_stats> stats);
 
 } // namespace chat

@@ -50,8 +50,9 @@ void pull_done(self_ptr self, const caf::node_id& node) {
 /// Pulls what a peer holds that we may not, a page at a time: a node that
 /// was down gets what it missed after its newest message of each room; an
 /// empty one gets every room's retained history.
-void pull_pages(self_ptr self, const caf::node_id& node, const caf::actor& cs, std::shared_ptr<const room_marks> marks,
-                std::string from_room, std::string after_id, std::size_t total) {
+void pull_pages(self_ptr self, const caf::node_id& node, const chat_server_actor& cs,
+                std::shared_ptr<const room_marks> marks, std::string from_room, std::string after_id,
+                std::size_t total) {
   self->request(cs, pull_timeout, pull_atom::value, *marks, from_room, after_id)
     .then(
       [=](const pull_page& page) {
@@ -74,7 +75,7 @@ void pull_pages(self_ptr self, const caf::node_id& node, const caf::actor& cs, s
 } // namespace
 
 /// What this node holds is read by the history reader (a scan of the store).
-void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs) {
+void pull_from(self_ptr self, const caf::node_id& node, const chat_server_actor& cs) {
   auto reader = lookup(self->system(), registry_name::history_reader);
   if (!reader) {
     pull_pages(self, node, cs, std::make_shared<const room_marks>(), {}, {}, 0);
@@ -120,7 +121,8 @@ void start_sync(self_ptr self) {
   auto n = st.next_sync++;
   st.syncing[n] = std::move(st.sync_waiting);
   st.sync_waiting.clear();
-  st.store->sync([me = caf::actor{self}, n](bool ok) { caf::anon_send(me, synced_atom::value, n, ok, local_proof{}); });
+  st.store->sync(
+    [cs = chat_server_actor{self}, n](bool ok) { caf::anon_send(cs, synced_atom::value, n, ok, local_proof{}); });
 }
 
 void on_synced(self_ptr self, std::uint64_t n, bool ok) {

@@ -21,7 +21,7 @@ void merge(self_ptr self, const std::vector<message>& msgs);
 
 /// Pulls, page by page, what `cs` (the chat server of `node`) may hold that
 /// this node does not.
-void pull_from(self_ptr self, const caf::node_id& node, const caf::actor& cs);
+void pull_from(self_ptr self, const caf::node_id& node, const chat_server_actor& cs);
 
 /// A peer's chat server went away: the survivors exchange what it may have
 /// replicated to only some of them.

@@ -85,11 +85,12 @@ void remote_change(self_ptr self, const cluster::change& c) {
     auto node = c.who.actor.node();
     if (c.joined) {
       st.view.add(c.group, c.who);
-      st.peers[node] = c.who.actor;
-      pull_from(self, node, c.who.actor);
+      auto cs = caf::actor_cast<chat_server_actor>(c.who.actor);
+      st.peers[node] = cs;
+      pull_from(self, node, cs);
     } else {
       st.view.remove(c.group, c.who.actor);
-      abandon_batches_to(self, c.who.actor);
+      abandon_batches_to(self, caf::actor_cast<chat_server_actor>(c.who.actor));
       auto it = st.peers.find(node);
       if (it != st.peers.end() && it->second == c.who.actor)
         peer_lost(self, node);
@@ -143,8 +144,8 @@ void bind_scope(self_ptr self) {
       for (const auto& m : st.view.members(room_group(room)))
         if (m.actor == conn)
           self->send(scope, pg_join_atom::value, room_group(room), m);
-  self->send(scope, pg_join_atom::value, chat_servers_group, member{self, st.cfg.node_name});
-  self->request(scope, caf::infinite, pg_watch_atom::value, caf::actor{self})
+  self->send(scope, pg_join_atom::value, chat_servers_group, member{me(self), st.cfg.node_name});
+  self->request(scope, caf::infinite, pg_watch_atom::value, me(self))
     .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>& nodes) {
       self->state.peer_nodes.insert(nodes.begin(), nodes.end());
       adopt(self, groups);

@@ -4,6 +4,7 @@
 // and what the HTTP side sends them), registered with the actor system by
 // add_message_types(); the cluster layer's are in cluster/messages.hpp.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -133,6 +134,57 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scrollback& x) {
   return f(x.found, x.messages, x.more);
 }
+
+/// The chat server: what this node's connections, HTTP side and scope, the
+/// discovery actor and the other nodes' chat servers may send it
+/// (chat/chat_server.cpp checks who actually sent each).
+using chat_server_base = pg_watcher_actor::extend<
+  // connections
+  caf::replies_to<subscribe_atom, std::vector<std::string>, std::map<std::string, std::string>,
+                  cluster::member>::with<std::vector<room_snapshot>>,
+  caf::reacts_to<unsubscribe_atom, std::vector<std::string>, caf::actor>,
+  caf::reacts_to<publish_atom, std::uint64_t, message, caf::actor, bool>,
+  caf::reacts_to<typing_atom, std::string, std::string, bool>,
+  caf::reacts_to<read_atom, std::string, std::string, std::string>,
+  // the other nodes' chat servers
+  caf::reacts_to<replicate_atom, message, std::vector<caf::actor>>,
+  caf::reacts_to<replicate_batch_atom, std::uint64_t, std::vector<replicate_item>>,
+  caf::reacts_to<replicated_atom, std::uint64_t, std::vector<message>>,
+  caf::reacts_to<relay_atom, std::string, std::string, std::string, std::string, std::vector<caf::actor>>,
+  caf::replies_to<pull_atom, room_marks, std::string, std::string>::with<pull_page>,
+  // discovery, once its first round is over
+  caf::reacts_to<resolved_atom, std::vector<caf::node_id>>,
+  // /healthz
+  caf::replies_to<health_atom>::with<health_atom>,
+  // itself: timers and the store's fsync
+  caf::reacts_to<resolved_atom>, caf::reacts_to<tick_atom>, caf::reacts_to<sweep_atom>, caf::reacts_to<sync_atom>,
+  caf::reacts_to<synced_atom, std::uint64_t, bool, local_proof>, caf::reacts_to<expire_atom>,
+  caf::reacts_to<send_batches_atom>>;
+
+/// A connection actor: what its session, the chat server and the fan-out
+/// shards send it.
+using connection_base = caf::typed_actor<
+  // its session (local_proof: nobody else can)
+  caf::reacts_to<frame_atom, protocol::frame_ptr, local_proof>, caf::reacts_to<closed_atom, local_proof>,
+  // the chat server, directly or through a fan-out shard
+  caf::reacts_to<deliver_atom, std::string, std::string, protocol::frame_ptr>,
+  caf::reacts_to<push_atom, std::string, protocol::frame_ptr>,
+  caf::reacts_to<published_atom, std::uint64_t, publish_result>>;
+
+/// A fan-out shard: hands one prebuilt message (deliver or push) to each
+/// connection in the list. Untyped itself, since what it forwards is a
+/// caf::message built once for all recipients.
+using fanout_shard_actor = caf::typed_actor<caf::reacts_to<fanout_atom, std::vector<caf::actor>, caf::message>>;
+
+// The test-only fault hooks are part of the interfaces in test builds only.
+#ifdef CHAT_FAULT_HOOKS
+using chat_server_actor =
+  chat_server_base::extend<caf::reacts_to<crash_atom, local_proof>, caf::reacts_to<crash_on_publish_atom, local_proof>>;
+using connection_actor = connection_base::extend<caf::reacts_to<crash_atom, local_proof>>;
+#else
+using chat_server_actor = chat_server_base;
+using connection_actor = connection_base;
+#endif
 
 /// Registers the chat layer's message types and the cluster layer's.
 void add_message_types(caf::actor_system_config& cfg);

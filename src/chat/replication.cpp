@@ -147,7 +147,7 @@ void abandon_batches_if(self_ptr self, Pred gone) {
 /// One message to one peer's chat server with every item queued for it; its
 /// answer (replicated_atom, same number) holds the copy the peer keeps of
 /// each item, in the same order.
-void send_batch(self_ptr self, const caf::actor& cs) {
+void send_batch(self_ptr self, const chat_server_actor& cs) {
   auto& st = self->state;
   auto node = st.outbox.extract(cs);
   if (node.empty())
@@ -196,12 +196,12 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
 
 /// A node that went down answers nothing more: its batches need not wait out
 /// the timeout.
-void abandon_batches_to(self_ptr self, const caf::actor& cs) {
-  abandon_batches_if(self, [&](const caf::actor& to) { return to == cs; });
+void abandon_batches_to(self_ptr self, const chat_server_actor& cs) {
+  abandon_batches_if(self, [&](const chat_server_actor& to) { return to == cs; });
 }
 
 void abandon_batches_to(self_ptr self, const caf::node_id& node) {
-  abandon_batches_if(self, [&](const caf::actor& to) { return to.node() == node; });
+  abandon_batches_if(self, [&](const chat_server_actor& to) { return to.node() == node; });
   self->state.dropping.erase(node);
 }
 
@@ -290,7 +290,7 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
 /// then answered with the copy kept of each (after the fsync, with --fsync),
 /// or with nothing if the batch is malformed or was not stored.
 void store_batch(self_ptr self, std::uint64_t seq, const std::vector<replicate_item>& items,
-                 const caf::actor& answer_to) {
+                 const chat_server_actor& answer_to) {
   auto& st = self->state;
   bool valid = !items.empty() && items.size() <= st.cfg.max_batch
     && std::all_of(items.begin(), items.end(), [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });

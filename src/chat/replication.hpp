@@ -20,7 +20,7 @@ namespace chat::detail {
 void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq);
 
 /// Sends everything queued for `cs` as one batch (see the outbox).
-void send_batch(self_ptr self, const caf::actor& cs);
+void send_batch(self_ptr self, const chat_server_actor& cs);
 
 /// A peer's answer to batch `seq`: the copies it keeps, or none if it refused.
 void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept);
@@ -28,7 +28,7 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
 /// A peer chat server that left its group (it crashed, or its node went
 /// down) answers nothing more: its batches fail at once. By node: every
 /// batch to that node.
-void abandon_batches_to(self_ptr self, const caf::actor& cs);
+void abandon_batches_to(self_ptr self, const chat_server_actor& cs);
 void abandon_batches_to(self_ptr self, const caf::node_id& node);
 
 /// Expires batches unanswered past the replicate timeout; repeats while any is out.
@@ -43,6 +43,6 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
 
 /// A peer's batch: stored item by item and answered to `answer_to`.
 void store_batch(self_ptr self, std::uint64_t seq, const std::vector<replicate_item>& items,
-                 const caf::actor& answer_to);
+                 const chat_server_actor& answer_to);
 
 } // namespace chat::detail

@@ -8,6 +8,7 @@
 
 #include "base/node_stats.hpp"
 #include "cluster/group_view.hpp"
+#include "cluster/messages.hpp"
 
 namespace chat::cluster {
 
@@ -16,7 +17,7 @@ struct node_monitor_state {
   /// The group in which one actor per node stands for it, under the node's
   /// name (the chat servers): how peers get their names.
   std::string nodes_group;
-  caf::actor scope;
+  pg_scope_actor scope;
   group_view view;
   std::map<caf::node_id, peer_info> peers;
   /// Addresses discovery reported for nodes the scope has not reported up

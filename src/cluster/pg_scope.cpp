@@ -9,7 +9,13 @@ namespace chat::cluster {
 
 namespace {
 
-using self_ptr = caf::stateful_actor<pg_scope_state>*;
+using self_ptr = pg_scope_actor::stateful_pointer<pg_scope_state>;
+
+/// A peer scope, as the interface it speaks (peers are kept as the plain
+/// handles their messages carry).
+pg_scope_actor scope_of(const caf::actor& peer) { return caf::actor_cast<pg_scope_actor>(peer); }
+
+caf::actor me(self_ptr self) { return caf::actor_cast<caf::actor>(self); }
 
 constexpr std::size_t max_discovering = 256;
 
@@ -37,7 +43,7 @@ void notify(self_ptr self, const changes& cs) {
 template <class... Ts>
 void to_peers(self_ptr self, const Ts&... xs) {
   for (const auto& peer : self->state.pg.peers())
-    self->send(peer, xs...);
+    self->send(scope_of(peer), xs...);
 }
 
 // First contact with a peer scope, from either side: watch it and announce it.
@@ -72,20 +78,20 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     return;
   }
   auto& ws = st.watchers;
-  ws.erase(std::remove_if(ws.begin(), ws.end(), [&](const caf::actor& w) { return w.address() == dm.source; }),
+  ws.erase(std::remove_if(ws.begin(), ws.end(), [&](const pg_watcher_actor& w) { return w.address() == dm.source; }),
            ws.end());
   if (!who)
     return;
   auto groups = st.pg.groups_of(who);
   auto cs = st.pg.local_down(who);
   for (const auto& g : groups)
-    to_peers(self, pg_rleave_atom::value, caf::actor{self}, g, std::vector<caf::actor>{who});
+    to_peers(self, pg_rleave_atom::value, me(self), g, std::vector<caf::actor>{who});
   notify(self, cs);
 }
 
 } // namespace
 
-caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limits) {
+pg_scope_actor::behavior_type pg_scope(self_ptr self, pg_limits limits) {
   self->state.limits = std::move(limits);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   // CAF's default prints every unexpected message to stderr: a log flood
@@ -100,7 +106,7 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limi
       if (monitor_needed)
         self->monitor(m.actor);
       if (!cs.empty())
-        to_peers(self, pg_rjoin_atom::value, caf::actor{self}, group, std::vector<member>{m});
+        to_peers(self, pg_rjoin_atom::value, me(self), group, std::vector<member>{m});
       notify(self, cs);
     },
     [=](pg_leave_atom, const std::string& group, const caf::actor& a) {
@@ -111,34 +117,34 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limi
       if (demonitor_needed)
         self->demonitor(a);
       if (!cs.empty())
-        to_peers(self, pg_rleave_atom::value, caf::actor{self}, group, std::vector<caf::actor>{a});
+        to_peers(self, pg_rleave_atom::value, me(self), group, std::vector<caf::actor>{a});
       notify(self, cs);
     },
-    [=](pg_watch_atom, const caf::actor& watcher) -> caf::result<caf::message> {
+    [=](pg_watch_atom, const caf::actor& watcher) -> caf::result<group_map, std::vector<caf::node_id>> {
       if (!from_this_node(self) || !watcher || watcher.node() != self->node()) {
         dropped(self, "pg_watch", "local API from another node");
         return caf::sec::unexpected_message;
       }
       self->monitor(watcher);
-      self->state.watchers.push_back(watcher);
+      self->state.watchers.push_back(caf::actor_cast<pg_watcher_actor>(watcher));
       std::vector<caf::node_id> nodes;
       for (const auto& p : self->state.pg.peers())
         nodes.push_back(p.node());
-      return caf::make_message(self->state.pg.view().groups(), std::move(nodes));
+      return {self->state.pg.view().groups(), std::move(nodes)};
     },
     [=](pg_peer_atom, const caf::actor& peer) {
       if (!from_this_node(self))
         return dropped(self, "pg_peer", "local API from another node");
-      if (!peer || peer == caf::actor{self} || self->state.pg.known_peer(peer))
+      if (!peer || peer == me(self) || self->state.pg.known_peer(peer))
         return;
       auto& disc = self->state.discovering;
       if (disc.size() >= max_discovering)
         disc.clear();
       disc.insert(peer);
-      self->send(peer, pg_discover_atom::value, caf::actor{self});
+      self->send(scope_of(peer), pg_discover_atom::value, me(self));
     },
     [=](pg_discover_atom, const caf::actor& peer) {
-      if (!sent_by(self, peer) || peer == caf::actor{self})
+      if (!sent_by(self, peer) || peer == me(self))
         return dropped(self, "pg_disc", "sender is not the scope it names");
       bool is_new = !self->state.pg.known_peer(peer);
       if (is_new) {
@@ -149,9 +155,9 @@ caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limi
         add_peer(self, peer);
         notify(self, cs);
       }
-      self->send(peer, pg_sync_atom::value, caf::actor{self}, self->state.pg.local_groups());
+      self->send(scope_of(peer), pg_sync_atom::value, me(self), self->state.pg.local_groups());
       if (is_new)
-        self->send(peer, pg_discover_atom::value, caf::actor{self});
+        self->send(scope_of(peer), pg_discover_atom::value, me(self));
     },
     [=](pg_sync_atom, const caf::actor& peer, const group_map& groups) {
       if (!sent_by(self, peer))

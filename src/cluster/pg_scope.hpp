@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "cluster/messages.hpp"
 #include "cluster/pg_state.hpp"
 
 namespace chat::cluster {
@@ -16,7 +17,7 @@ struct pg_scope_state {
   /// What a peer message may hold (group names, sizes).
   pg_limits limits;
   /// Local actors told of every membership change and of peers coming and going.
-  std::vector<caf::actor> watchers;
+  std::vector<pg_watcher_actor> watchers;
   /// Peer scopes we sent a discover to: their sync is the answer, accepted
   /// although they are not registered yet. Bounded: discovery names few.
   std::set<caf::actor> discovering;
@@ -26,7 +27,8 @@ struct pg_scope_state {
   static inline const char* name = "pg_scope";
 };
 
-/// The process-group scope of this node (see docs/architecture.md).
+/// The process-group scope of this node (see docs/architecture.md); its
+/// interface is pg_scope_actor (cluster/messages.hpp).
 ///
 /// Local API:
 ///   (pg_join, group, member)         a local actor joins
@@ -47,6 +49,6 @@ struct pg_scope_state {
 /// know (or asked), and only for valid groups and members of the sender's
 /// own node (check_peer_* in pg_state.hpp). Anything else is dropped silently
 /// but counted, and the count is logged at most every 10 s.
-caf::behavior pg_scope(caf::stateful_actor<pg_scope_state>* self, pg_limits limits = {});
+pg_scope_actor::behavior_type pg_scope(pg_scope_actor::stateful_pointer<pg_scope_state> self, pg_limits limits = {});
 
 } // namespace chat::cluster

@@ -18,8 +18,8 @@ constexpr auto scope_retry = std::chrono::milliseconds(100);
 /// The registered scope; when there is none, a tick_atom to `self` is
 /// scheduled so that it tries again.
 template <class Self>
-caf::actor find_scope(Self* self) {
-  auto scope = lookup(self->system(), registry_name::pg_scope);
+pg_scope_actor find_scope(Self* self) {
+  auto scope = lookup<pg_scope_actor>(self->system(), registry_name::pg_scope);
   if (!scope)
     self->delayed_send(self, scope_retry, tick_atom::value);
   return scope;

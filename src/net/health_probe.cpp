@@ -9,7 +9,7 @@
 namespace chat::net {
 
 void probe_health(caf::actor_system& sys, std::chrono::milliseconds timeout, std::function<void(std::string)> done) {
-  auto cs = lookup(sys, registry_name::chat_server);
+  auto cs = lookup<chat_server_actor>(sys, registry_name::chat_server);
   if (!cs) {
     done("no chat server right now");
     return;

@@ -142,7 +142,7 @@ http_response debug(server_context& ctx, const http_request& req, std::string_vi
   if (req.method() != http::verb::post)
     return json_error(req, http::status::method_not_allowed, "bad_request", "use POST");
   if (path == "/debug/crash/chat_server") {
-    auto cs = lookup(ctx.sys, registry_name::chat_server);
+    auto cs = lookup<chat_server_actor>(ctx.sys, registry_name::chat_server);
     if (!cs)
       return json_error(req, http::status::service_unavailable, "internal", "no chat server right now");
     if (parse_query(req.target())["when"] == "next_publish") {

@@ -13,6 +13,7 @@
 #include <caf/actor.hpp>
 
 #include "chat/frame_sink.hpp"
+#include "chat/messages.hpp"
 #include "net/io_lanes.hpp"
 #include "net/prefilled_stream.hpp"
 #include "net/server_context.hpp"
@@ -55,7 +56,7 @@ public:
   void abandon() { paused_.reset(); }
 
   const std::string& id() const { return id_; }
-  const caf::actor& actor() const { return actor_; }
+  const connection_actor& actor() const { return actor_; }
 
 private:
   void on_accept(boost::beast::error_code ec);
@@ -80,7 +81,7 @@ private:
   frame_outbox& outbox_;
   upgrade_ok who_;
   std::string id_;
-  caf::actor actor_;
+  connection_actor actor_;
 
   std::size_t in_flight_ = 0; ///< text frames sent to the actor, not yet done
   /// Set while reading is paused: no read handler holds the session then, and

@@ -92,11 +92,11 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
       else
         answer({"id-" + std::to_string(++*next), ack_ts, false, false});
     },
-    [=](chat::typing_atom, const std::string& room, const std::string& user, bool start, const caf::actor&) {
+    [=](chat::typing_atom, const std::string& room, const std::string& user, bool start) {
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("typing:" + room + ":" + user + ":" + (start ? "start" : "stop"));
     },
-    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
+    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id) {
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("read:" + room + ":" + user + ":" + id);
     },
