@@ -68,7 +68,7 @@ void sweep_rooms(self_ptr self) {
   for (const auto& room : st.store->rooms_by_last_use()) {
     if (count - evicted <= st.cfg.max_rooms)
       break;
-    if (!st.view.members(room_group(room)).empty())
+    if (!st.rooms.empty(room))
       continue;
     st.store->evict(room);
     ++evicted;

@@ -14,8 +14,8 @@
 #include "chat/clock.hpp"
 #include "chat/history_store.hpp"
 #include "chat/messages.hpp"
+#include "chat/room_members.hpp"
 #include "chat/unfinished_publishes.hpp"
-#include "cluster/group_view.hpp"
 
 namespace chat {
 
@@ -94,11 +94,10 @@ struct chat_server_state {
   std::unique_ptr<id_generator> ids;
 
   pg_scope_actor scope;
-  /// Mirror of the scope's view, kept current by its change notices.
-  cluster::group_view view;
-  /// Local connections and when they joined each room; this node is the only
-  /// authority for them, so they are tracked here, not taken from notices.
-  std::map<caf::actor, std::map<std::string, std::chrono::steady_clock::time_point>> local;
+  /// Who is in which room: the scope's notices for other nodes' members;
+  /// this node's connections as they join through us (this node is the only
+  /// authority for them, so they are not taken from notices).
+  room_members rooms;
   /// Local deliveries go through these; a connection always through the
   /// same one, so that it gets frames in the order they were sent.
   std::vector<fanout_shard_actor> shards;

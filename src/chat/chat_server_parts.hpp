@@ -67,7 +67,7 @@ void push_local(self_ptr self, const std::string& room, const caf::message& msg,
   auto& st = self->state;
   std::vector<std::vector<caf::actor>> to(st.shards.size());
   std::int64_t n = 0;
-  for (const auto& m : st.view.members(room_group(room))) {
+  for (const auto& m : st.rooms.members(room)) {
     if (is_local(self, m.actor) && want(m)) {
       to[m.actor.id() % to.size()].push_back(m.actor);
       ++n;
@@ -83,7 +83,7 @@ void push_local(self_ptr self, const std::string& room, const caf::message& msg,
 template <class Pred>
 std::map<caf::node_id, std::vector<caf::actor>> remote_members(self_ptr self, const std::string& room, Pred want) {
   std::map<caf::node_id, std::vector<caf::actor>> remote;
-  for (const auto& mem : self->state.view.members(room_group(room)))
+  for (const auto& mem : self->state.rooms.members(room))
     if (!is_local(self, mem.actor) && want(mem))
       remote[mem.actor.node()].push_back(mem.actor);
   return remote;

@@ -14,29 +14,14 @@ namespace chat::detail {
 
 namespace {
 
-std::size_t user_count(self_ptr self, const std::string& room, const std::string& user) {
-  const auto& ms = self->state.view.members(room_group(room));
-  return std::count_if(ms.begin(), ms.end(), [&](const member& m) { return m.user == user; });
-}
-
-std::vector<std::string> users_in(self_ptr self, const std::string& room) {
-  std::vector<std::string> users;
-  for (const auto& m : self->state.view.members(room_group(room)))
-    users.push_back(m.user);
-  std::sort(users.begin(), users.end());
-  users.erase(std::unique(users.begin(), users.end()), users.end());
-  return users;
-}
-
 // Presence is computed on every node from its own view, and told only to that
 // node's connections: each change reaches each node once, so each connection
 // hears of it once.
-void presence_changed(self_ptr self, const std::string& room, const std::string& user, bool joined) {
-  auto count = user_count(self, room, user);
-  if ((joined && count != 1) || (!joined && count != 0))
+void tell_presence(self_ptr self, const std::string& room, const room_members::outcome& out, bool joined) {
+  if (!out.presence)
     return;
-  push_local(self, room, push_msg(room, protocol::presence_frame(room, user, joined)),
-             [&](const member& m) { return m.user != user; });
+  push_local(self, room, push_msg(room, protocol::presence_frame(room, out.user, joined)),
+             [&](const member& m) { return m.user != out.user; });
 }
 
 } // namespace
@@ -47,13 +32,13 @@ namespace {
 
 void local_join(self_ptr self, const std::string& room, const member& m) {
   auto& st = self->state;
-  auto& rooms = st.local[m.actor];
-  if (rooms.empty())
+  bool first_room = false;
+  auto out = st.rooms.join_local(room, m, steady::now(), first_room);
+  if (first_room)
     self->monitor(m.actor);
-  rooms[room] = steady::now();
-  if (st.view.add(room_group(room), m)) {
+  if (out.moved) {
     self->send(st.scope, pg_join_atom::value, room_group(room), m);
-    presence_changed(self, room, m.user, true);
+    tell_presence(self, room, out, true);
   }
 }
 
@@ -61,20 +46,14 @@ void local_join(self_ptr self, const std::string& room, const member& m) {
 
 void local_leave(self_ptr self, const std::string& room, const caf::actor& a) {
   auto& st = self->state;
-  auto it = st.local.find(a);
-  if (it == st.local.end() || it->second.erase(room) == 0)
+  bool last_room = false;
+  auto out = st.rooms.leave_local(room, a, last_room);
+  if (!out.moved)
     return;
-  std::string user;
-  for (const auto& m : st.view.members(room_group(room)))
-    if (m.actor == a)
-      user = m.user;
-  st.view.remove(room_group(room), a);
   self->send(st.scope, pg_leave_atom::value, room_group(room), a);
-  presence_changed(self, room, user, false);
-  if (it->second.empty()) {
-    st.local.erase(it);
+  tell_presence(self, room, out, false);
+  if (last_room)
     self->demonitor(a);
-  }
 }
 
 // -- peers ----------------------------------------------------------------------
@@ -84,12 +63,10 @@ void remote_change(self_ptr self, const cluster::change& c) {
   if (c.group == chat_servers_group) {
     auto node = c.who.actor.node();
     if (c.joined) {
-      st.view.add(c.group, c.who);
       auto cs = caf::actor_cast<chat_server_actor>(c.who.actor);
       st.peers[node] = cs;
       pull_from(self, node, cs);
     } else {
-      st.view.remove(c.group, c.who.actor);
       abandon_batches_to(self, caf::actor_cast<chat_server_actor>(c.who.actor));
       auto it = st.peers.find(node);
       if (it != st.peers.end() && it->second == c.who.actor)
@@ -100,9 +77,7 @@ void remote_change(self_ptr self, const cluster::change& c) {
   auto room = room_of(c.group);
   if (room.empty())
     return;
-  bool moved = c.joined ? st.view.add(c.group, c.who) : st.view.remove(c.group, c.who.actor);
-  if (moved)
-    presence_changed(self, room, c.who.user, c.joined);
+  tell_presence(self, room, c.joined ? st.rooms.join(room, c.who) : st.rooms.leave(room, c.who.actor), c.joined);
 }
 
 namespace {
@@ -120,11 +95,10 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
       auto room = room_of(group);
       if (room.empty())
         continue;
-      auto& rooms = st.local[m.actor];
-      if (rooms.empty())
+      bool first_room = false;
+      st.rooms.join_local(room, m, steady::now(), first_room);
+      if (first_room)
         self->monitor(m.actor);
-      rooms.emplace(room, steady::now());
-      st.view.add(group, m);
     }
   }
 }
@@ -139,11 +113,8 @@ void bind_scope(self_ptr self) {
   st.scope = scope;
   self->monitor(scope);
   // After a scope restart our connections are still subscribed: join them again.
-  for (const auto& [conn, rooms] : st.local)
-    for (const auto& [room, _] : rooms)
-      for (const auto& m : st.view.members(room_group(room)))
-        if (m.actor == conn)
-          self->send(scope, pg_join_atom::value, room_group(room), m);
+  for (const auto& [room, m] : st.rooms.local_memberships())
+    self->send(scope, pg_join_atom::value, room_group(room), m);
   self->send(scope, pg_join_atom::value, chat_servers_group, member{me(self), st.cfg.node_name});
   self->request(scope, caf::infinite, pg_watch_atom::value, me(self))
     .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>& nodes) {
@@ -160,36 +131,21 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     spdlog::warn("chat: scope went down, binding the new one");
     st.scope = nullptr;
     // Remote members come back through the new scope's notices.
-    cluster::group_view mine;
-    for (const auto& [group, members] : st.view.groups())
-      for (const auto& m : members)
-        if (is_local(self, m.actor))
-          mine.add(group, m);
-    st.view = std::move(mine);
+    st.rooms.keep_local_only();
     st.peers.clear();
     st.peer_nodes.clear();
     bind_scope(self);
     return;
   }
-  for (auto it = st.local.begin(); it != st.local.end(); ++it) {
-    if (it->first.address() != dm.source)
-      continue;
-    auto conn = it->first;
-    std::vector<std::string> rooms;
-    for (const auto& [room, _] : it->second)
-      rooms.push_back(room);
-    for (const auto& room : rooms)
-      local_leave(self, room, conn);
+  auto conn = caf::actor_cast<caf::actor>(dm.source);
+  if (!conn)
     return;
-  }
+  for (const auto& room : st.rooms.rooms_of(conn))
+    local_leave(self, room, conn);
 }
 
 bool recently_joined(self_ptr self, const caf::actor& a, const std::string& room) {
-  auto it = self->state.local.find(a);
-  if (it == self->state.local.end())
-    return false;
-  auto r = it->second.find(room);
-  return r != it->second.end() && steady::now() - r->second < self->state.cfg.join_settle;
+  return self->state.rooms.joined_within(a, room, steady::now(), self->state.cfg.join_settle);
 }
 
 std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::string>& rooms,
@@ -197,7 +153,7 @@ std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::strin
   std::vector<room_snapshot> out;
   for (const auto& room : rooms) {
     local_join(self, room, conn);
-    room_snapshot snap{room, users_in(self, room), {}, false};
+    room_snapshot snap{room, self->state.rooms.users(room), {}, false};
     if (auto it = since.find(room); it != since.end()) {
       auto r = self->state.store->since(room, it->second);
       snap.messages = std::move(r.messages);

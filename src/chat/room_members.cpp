@@ -1,0 +1,119 @@
+#include "chat/room_members.hpp"
+
+#include <algorithm>
+
+namespace chat {
+
+room_members::outcome room_members::join(const std::string& name, const cluster::member& m) {
+  auto& r = rooms_[name];
+  outcome out;
+  out.user = m.user;
+  auto same = [&](const cluster::member& x) { return x.actor == m.actor; };
+  if (std::any_of(r.members.begin(), r.members.end(), same))
+    return out;
+  r.members.push_back(m);
+  out.moved = true;
+  out.presence = ++r.per_user[m.user] == 1;
+  return out;
+}
+
+room_members::outcome room_members::leave(const std::string& name, const caf::actor& a) {
+  outcome out;
+  auto it = rooms_.find(name);
+  if (it == rooms_.end())
+    return out;
+  auto& r = it->second;
+  auto pos = std::find_if(r.members.begin(), r.members.end(), [&](const cluster::member& m) { return m.actor == a; });
+  if (pos == r.members.end())
+    return out;
+  out.moved = true;
+  out.user = pos->user;
+  // Order inside a room means nothing; swap-remove keeps this O(1) after the find.
+  *pos = std::move(r.members.back());
+  r.members.pop_back();
+  auto count = r.per_user.find(out.user);
+  if (--count->second == 0) {
+    r.per_user.erase(count);
+    out.presence = true;
+  }
+  if (r.members.empty())
+    rooms_.erase(it);
+  return out;
+}
+
+const std::vector<cluster::member>& room_members::members(const std::string& name) const {
+  static const std::vector<cluster::member> none;
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? none : it->second.members;
+}
+
+std::vector<std::string> room_members::users(const std::string& name) const {
+  std::vector<std::string> out;
+  if (auto it = rooms_.find(name); it != rooms_.end())
+    for (const auto& [user, _] : it->second.per_user)
+      out.push_back(user);
+  return out;
+}
+
+bool room_members::empty(const std::string& name) const { return rooms_.count(name) == 0; }
+
+room_members::outcome room_members::join_local(const std::string& name, const cluster::member& m, clock::time_point now,
+                                               bool& first_room) {
+  auto& held = local_[m.actor];
+  first_room = held.empty();
+  held[name] = now;
+  return join(name, m);
+}
+
+room_members::outcome room_members::leave_local(const std::string& name, const caf::actor& a, bool& last_room) {
+  last_room = false;
+  auto it = local_.find(a);
+  if (it == local_.end() || it->second.erase(name) == 0)
+    return {};
+  if (it->second.empty()) {
+    local_.erase(it);
+    last_room = true;
+  }
+  return leave(name, a);
+}
+
+std::vector<std::string> room_members::rooms_of(const caf::actor& a) const {
+  std::vector<std::string> out;
+  if (auto it = local_.find(a); it != local_.end())
+    for (const auto& [name, _] : it->second)
+      out.push_back(name);
+  return out;
+}
+
+bool room_members::joined_within(const caf::actor& a, const std::string& name, clock::time_point now,
+                                 clock::duration settle) const {
+  auto it = local_.find(a);
+  if (it == local_.end())
+    return false;
+  auto r = it->second.find(name);
+  return r != it->second.end() && now - r->second < settle;
+}
+
+std::vector<std::pair<std::string, cluster::member>> room_members::local_memberships() const {
+  std::vector<std::pair<std::string, cluster::member>> out;
+  for (const auto& [name, r] : rooms_)
+    for (const auto& m : r.members)
+      if (local_.count(m.actor))
+        out.emplace_back(name, m);
+  return out;
+}
+
+void room_members::keep_local_only() {
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    auto& r = it->second;
+    r.members.erase(std::remove_if(r.members.begin(), r.members.end(),
+                                   [&](const cluster::member& m) { return local_.count(m.actor) == 0; }),
+                    r.members.end());
+    r.per_user.clear();
+    for (const auto& m : r.members)
+      ++r.per_user[m.user];
+    it = r.members.empty() ? rooms_.erase(it) : std::next(it);
+  }
+}
+
+} // namespace chat

@@ -1,0 +1,70 @@
+#pragma once
+
+// Who is in which room, as one chat server sees it: every node's members (a
+// connection each, with the user it speaks for) and, for this node's own
+// connections, when each joined each room. Pure bookkeeping that messages no
+// actor: each change says what it meant (the member moved, a user's
+// presence changed, a connection needs watching or no longer does) and the
+// chat server acts on that (membership.cpp).
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include "cluster/member.hpp"
+
+namespace chat {
+
+class room_members {
+public:
+  using clock = std::chrono::steady_clock;
+
+  /// What one join or leave did.
+  struct outcome {
+    bool moved = false;    ///< a join of a non-member, or a leave of a member
+    bool presence = false; ///< its user's first connection in the room came, or the last one went
+    std::string user;      ///< the user of the member that moved
+  };
+
+  // -- members on any node ----------------------------------------------------
+
+  outcome join(const std::string& room, const cluster::member& m);
+  outcome leave(const std::string& room, const caf::actor& a);
+
+  /// In no particular order.
+  const std::vector<cluster::member>& members(const std::string& room) const;
+  /// The room's users, sorted, each once.
+  std::vector<std::string> users(const std::string& room) const;
+  bool empty(const std::string& room) const;
+
+  // -- this node's connections ------------------------------------------------
+
+  /// `first_room` is set when the connection held no room before (watch it).
+  outcome join_local(const std::string& room, const cluster::member& m, clock::time_point now, bool& first_room);
+  /// `last_room` is set when the connection holds no room any more. Nothing
+  /// moves for a connection that does not hold the room.
+  outcome leave_local(const std::string& room, const caf::actor& a, bool& last_room);
+  /// The rooms a local connection holds, sorted.
+  std::vector<std::string> rooms_of(const caf::actor& a) const;
+  /// Joined `room` less than `settle` before `now`.
+  bool joined_within(const caf::actor& a, const std::string& room, clock::time_point now, clock::duration settle) const;
+  /// Every (room, member) of this node's connections.
+  std::vector<std::pair<std::string, cluster::member>> local_memberships() const;
+  /// Forgets every member that is not one of this node's connections (a
+  /// restarted scope reports them again). Presence does not move.
+  void keep_local_only();
+
+private:
+  struct room {
+    std::vector<cluster::member> members;
+    std::map<std::string, std::size_t> per_user; ///< connections per user
+  };
+
+  std::map<std::string, room> rooms_;
+  std::map<caf::actor, std::map<std::string, clock::time_point>> local_;
+};
+
+} // namespace chat
