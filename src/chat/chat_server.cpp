@@ -76,6 +76,41 @@ void sweep_rooms(self_ptr self) {
   st.stats->rooms_evicted += static_cast<std::int64_t>(evicted);
   spdlog::info("chat: {} room(s) held, over the bound of {}: forgot {} idle room(s)", count, st.cfg.max_rooms, evicted);
 }
+
+/// The store's recovery, idle rooms, forgotten unfinished publishes: every
+/// sweep_interval.
+void on_sweep(self_ptr self) {
+  auto& st = self->state;
+  st.store->recover();
+  st.stats->store_writable = st.store->writable();
+  sweep_rooms(self);
+  st.unfinished->forget_older_than(forget_unfinished_after);
+  self->delayed_send(self, st.cfg.sweep_interval, sweep_atom::value);
+}
+
+/// Timers and fsync notices this actor sends itself.
+bool from_itself(self_ptr self) { return self->current_sender().get() == self->ctrl(); }
+
+/// A peer's message counts when a peer sent it and it is `valid`; otherwise
+/// it is refused (logged, rate-limited).
+bool accept_from_peer(self_ptr self, const char* what, bool valid) {
+  if (!from_peer(self) || !valid) {
+    refuse(self, what);
+    return false;
+  }
+  ++self->state.stats->node_msgs_in;
+  return true;
+}
+
+void on_node_down(self_ptr self, const caf::node_id& node) {
+  auto& st = self->state;
+  st.peer_nodes.erase(node);
+  abandon_batches_to(self, node);
+  peer_lost(self, node);
+  st.awaiting_pull.erase(node);
+  check_ready(self);
+}
+
 } // namespace
 
 chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config cfg,
@@ -97,6 +132,7 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
   bind_scope(self);
   self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);
   return {
+    // this node's connections
     [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
         const member& conn) -> caf::result<std::vector<room_snapshot>> {
       if (!from_this_node(self))
@@ -120,50 +156,23 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
       if (from_this_node(self))
         fan_out(self, room, user, "read", id);
     },
+    // the other nodes' chat servers
     [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) {
-      if (!from_peer(self) || !valid_from_peer(self, m)) {
-        refuse(self, "replicate");
-        return;
-      }
-      ++self->state.stats->node_msgs_in;
-      on_replicate(self, m, recipients);
+      if (accept_from_peer(self, "replicate", valid_from_peer(self, m)))
+        on_replicate(self, m, recipients);
     },
     [=](replicate_batch_atom, std::uint64_t seq, const std::vector<replicate_item>& items) {
-      if (!from_peer(self)) {
+      if (from_peer(self))
+        store_batch(self, seq, items, caf::actor_cast<chat_server_actor>(self->current_sender()));
+      else
         refuse(self, "replicate batch");
-        return;
-      }
-      store_batch(self, seq, items, caf::actor_cast<chat_server_actor>(self->current_sender()));
     },
-    [=](sync_atom) {
-      if (self->current_sender().get() == self->ctrl())
-        start_sync(self);
-    },
-    [=](synced_atom, std::uint64_t n, bool ok, local_proof) { on_synced(self, n, ok); },
     [=](replicated_atom, std::uint64_t seq, const std::vector<message>& kept) { on_batch_answer(self, seq, kept); },
-    [=](expire_atom) {
-      if (self->current_sender().get() == self->ctrl())
-        expire_batches(self);
-    },
-    [=](send_batches_atom) {
-      auto& st = self->state;
-      if (self->current_sender().get() != self->ctrl())
-        return;
-      st.batches_scheduled = false;
-      while (!st.outbox.empty())
-        send_batch(self, st.outbox.begin()->first);
-    },
     [=](relay_atom, const std::string& room, const std::string& user, const std::string& kind, const std::string& value,
         const std::vector<caf::actor>& recipients) {
       auto frame = relay_frame(room, user, kind, value);
-      if (!from_peer(self) || !frame) {
-        refuse(self, "relay");
-        return;
-      }
-      ++self->state.stats->node_msgs_in;
-      push_local(self, room, push_msg(room, *frame), [&](const member& mem) {
-        return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end();
-      });
+      if (accept_from_peer(self, "relay", frame.has_value()))
+        relay_here(self, room, *frame, recipients);
     },
     [=](pull_atom, const room_marks& theirs, const std::string& from_room,
         const std::string& after_id) -> caf::result<pull_page> {
@@ -173,55 +182,45 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
       }
       return serve_pull(self, theirs, from_room, after_id);
     },
+    // the scope, to its watchers
     [=](pg_changes_atom, const cluster::changes& cs) {
-      if (!from_this_node(self))
-        return;
-      for (const auto& c : cs)
-        if (!is_local(self, c.who.actor))
-          remote_change(self, c);
+      if (from_this_node(self))
+        on_group_changes(self, cs);
     },
     [=](node_up_atom, const caf::node_id& node) {
       if (from_this_node(self))
         self->state.peer_nodes.insert(node);
     },
     [=](node_down_atom, const caf::node_id& node) {
-      if (!from_this_node(self))
-        return;
-      self->state.peer_nodes.erase(node);
-      abandon_batches_to(self, node);
-      peer_lost(self, node);
-      self->state.awaiting_pull.erase(node);
-      check_ready(self);
+      if (from_this_node(self))
+        on_node_down(self, node);
     },
+    // discovery
     [=](resolved_atom, const std::vector<caf::node_id>& reached) {
-      if (!from_this_node(self))
-        return;
-      auto& st = self->state;
-      for (const auto& n : reached)
-        if (!st.pulled.count(n))
-          st.awaiting_pull.insert(n);
-      check_ready(self);
-      self->delayed_send(self, st.cfg.ready_timeout, resolved_atom::value);
+      if (from_this_node(self))
+        on_first_round(self, reached);
     },
-    [=](resolved_atom) {
-      if (!self->state.stats->ready) {
-        spdlog::warn("chat: peers' history not pulled in time, serving anyway");
-        self->state.awaiting_pull.clear();
-        check_ready(self);
-      }
-    },
+    // itself
+    [=](resolved_atom) { on_ready_timeout(self); },
     [=](tick_atom) {
       if (!self->state.scope)
         bind_scope(self);
     },
-    [=](sweep_atom) {
-      auto& st = self->state;
-      st.store->recover();
-      st.stats->store_writable = st.store->writable();
-      sweep_rooms(self);
-      self->state.unfinished->forget_older_than(forget_unfinished_after);
-      self->delayed_send(self, self->state.cfg.sweep_interval, sweep_atom::value);
+    [=](sweep_atom) { on_sweep(self); },
+    [=](sync_atom) {
+      if (from_itself(self))
+        start_sync(self);
     },
+    [=](synced_atom, std::uint64_t n, bool ok, local_proof) { on_synced(self, n, ok); },
+    [=](expire_atom) {
+      if (from_itself(self))
+        expire_batches(self);
+    },
+    [=](send_batches_atom) {
+      if (from_itself(self))
+        send_batches(self);
+    },
+    // /healthz and the fault hooks
     [=](health_atom) { return health_atom::value; },
 #ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("chat server crash requested"); },

@@ -138,4 +138,21 @@ void on_synced(self_ptr self, std::uint64_t n, bool ok) {
     fn(ok);
 }
 
+void on_first_round(self_ptr self, const std::vector<caf::node_id>& reached) {
+  auto& st = self->state;
+  for (const auto& n : reached)
+    if (!st.pulled.count(n))
+      st.awaiting_pull.insert(n);
+  check_ready(self);
+  self->delayed_send(self, st.cfg.ready_timeout, resolved_atom::value);
+}
+
+void on_ready_timeout(self_ptr self) {
+  if (self->state.stats->ready)
+    return;
+  spdlog::warn("chat: peers' history not pulled in time, serving anyway");
+  self->state.awaiting_pull.clear();
+  check_ready(self);
+}
+
 } // namespace chat::detail

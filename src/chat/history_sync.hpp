@@ -16,6 +16,13 @@ namespace chat::detail {
 /// was pulled from.
 void check_ready(self_ptr self);
 
+/// Discovery's first round reached these nodes: ready once their history is
+/// pulled, or after the ready timeout.
+void on_first_round(self_ptr self, const std::vector<caf::node_id>& reached);
+
+/// The ready timeout passed: serve without the pulls still missing.
+void on_ready_timeout(self_ptr self);
+
 /// Stores messages that came from a peer; those new here go live.
 void merge(self_ptr self, const std::vector<message>& msgs);
 

@@ -58,6 +58,9 @@ void local_leave(self_ptr self, const std::string& room, const caf::actor& a) {
 
 // -- peers ----------------------------------------------------------------------
 
+namespace {
+
+/// A peer's member joined or left a group (a room, or the chat servers').
 void remote_change(self_ptr self, const cluster::change& c) {
   auto& st = self->state;
   if (c.group == chat_servers_group) {
@@ -79,8 +82,6 @@ void remote_change(self_ptr self, const cluster::change& c) {
     return;
   tell_presence(self, room, c.joined ? st.rooms.join(room, c.who) : st.rooms.leave(room, c.who.actor), c.joined);
 }
-
-namespace {
 
 // The scope's full view, on (re)start: remote members as they are, local ones
 // adopted (a restarted chat server finds its node's connections there).
@@ -104,6 +105,12 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
 }
 
 } // namespace
+
+void on_group_changes(self_ptr self, const cluster::changes& cs) {
+  for (const auto& c : cs)
+    if (!is_local(self, c.who.actor))
+      remote_change(self, c);
+}
 
 void bind_scope(self_ptr self) {
   auto scope = cluster::find_scope(self);

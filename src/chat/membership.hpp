@@ -21,8 +21,9 @@ std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::strin
 
 void local_leave(self_ptr self, const std::string& room, const caf::actor& a);
 
-/// A peer's member joined or left a group (a room, or the chat servers').
-void remote_change(self_ptr self, const cluster::change& c);
+/// The scope's notices: other nodes' members joined or left groups (rooms,
+/// or the chat servers'); this node's own members are known here first.
+void on_group_changes(self_ptr self, const cluster::changes& cs);
 
 /// Finds the node's group scope (retrying until it is registered), joins
 /// our connections and this chat server, and adopts the scope's view.

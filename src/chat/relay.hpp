@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chat/chat_server_parts.hpp"
 
@@ -19,5 +20,9 @@ std::optional<std::string> relay_frame(const std::string& room, const std::strin
 /// chat server naming exactly those recipients.
 void fan_out(self_ptr self, const std::string& room, const std::string& user, const std::string& kind,
              const std::string& value);
+
+/// A peer's relay: its frame to exactly the recipients it names here.
+void relay_here(self_ptr self, const std::string& room, const std::string& frame,
+                const std::vector<caf::actor>& recipients);
 
 } // namespace chat::detail

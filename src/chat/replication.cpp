@@ -194,6 +194,13 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
     on_replicated(self, batch.waiting[i], kept[i]);
 }
 
+void send_batches(self_ptr self) {
+  auto& st = self->state;
+  st.batches_scheduled = false;
+  while (!st.outbox.empty())
+    send_batch(self, st.outbox.begin()->first);
+}
+
 /// A node that went down answers nothing more: its batches need not wait out
 /// the timeout.
 void abandon_batches_to(self_ptr self, const chat_server_actor& cs) {

@@ -22,6 +22,9 @@ void replicate(self_ptr self, const message& m, const caf::actor& sender, std::u
 /// Sends everything queued for `cs` as one batch (see the outbox).
 void send_batch(self_ptr self, const chat_server_actor& cs);
 
+/// Every outbox that a mailbox drain filled goes out (send_batches_atom).
+void send_batches(self_ptr self);
+
 /// A peer's answer to batch `seq`: the copies it keeps, or none if it refused.
 void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message>& kept);
 
