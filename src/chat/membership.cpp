@@ -97,7 +97,7 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
       if (room.empty())
         continue;
       bool first_room = false;
-      st.rooms.join_local(room, m, steady::now(), first_room);
+      st.rooms.adopt_local(room, m, steady::now(), first_room);
       if (first_room)
         self->monitor(m.actor);
     }

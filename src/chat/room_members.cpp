@@ -65,6 +65,14 @@ room_members::outcome room_members::join_local(const std::string& name, const cl
   return join(name, m);
 }
 
+room_members::outcome room_members::adopt_local(const std::string& name, const cluster::member& m,
+                                                clock::time_point now, bool& first_room) {
+  auto& held = local_[m.actor];
+  first_room = held.empty();
+  held.try_emplace(name, now);
+  return join(name, m);
+}
+
 room_members::outcome room_members::leave_local(const std::string& name, const caf::actor& a, bool& last_room) {
   last_room = false;
   auto it = local_.find(a);

@@ -44,6 +44,10 @@ public:
 
   /// `first_room` is set when the connection held no room before (watch it).
   outcome join_local(const std::string& room, const cluster::member& m, clock::time_point now, bool& first_room);
+  /// A local connection found in a (restarted) scope's view: as join_local,
+  /// but a join time already known stays, so that a scope restart does not
+  /// make every connection look newly joined.
+  outcome adopt_local(const std::string& room, const cluster::member& m, clock::time_point now, bool& first_room);
   /// `last_room` is set when the connection holds no room any more. Nothing
   /// moves for a connection that does not hold the room.
   outcome leave_local(const std::string& room, const caf::actor& a, bool& last_room);

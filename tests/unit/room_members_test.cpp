@@ -102,8 +102,16 @@ TEST_CASE_FIXTURE(rooms_fixture, "room_members: join times, for a message's reci
   CHECK_FALSE(rooms.joined_within(c1, "a", t0 + 5s, 5s));
   CHECK_FALSE(rooms.joined_within(c1, "b", t0, 5s));
   CHECK_FALSE(rooms.joined_within(r1, "a", t0, 5s));
+  // a connection adopted from a restarted scope keeps its join time
+  bool first = true;
+  CHECK_FALSE(rooms.adopt_local("a", {c1, "ann"}, t0 + 10s, first).moved);
+  CHECK_FALSE(first);
+  CHECK_FALSE(rooms.joined_within(c1, "a", t0 + 11s, 5s));
+  // and is watched from its first room on, like any other
+  CHECK(rooms.adopt_local("b", {c2, "bob"}, t0 + 10s, first).moved);
+  CHECK(first);
+  CHECK(rooms.joined_within(c2, "b", t0 + 11s, 5s));
   // a join again restarts the clock
-  bool first = false;
   rooms.join_local("a", {c1, "ann"}, t0 + 10s, first);
   CHECK(rooms.joined_within(c1, "a", t0 + 11s, 5s));
 }
