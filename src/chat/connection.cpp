@@ -6,6 +6,7 @@
 
 #include "chat/messages.hpp"
 #include "cluster/sender_checks.hpp"
+#include "protocol/names.hpp"
 
 namespace chat {
 
@@ -39,7 +40,11 @@ void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::
                const json& ref) {
   auto& st = self->state;
   for (const auto& room : rooms) {
-    if (st.cfg.allowed_rooms && !st.cfg.allowed_rooms->count(room)) {
+    if (!protocol::may_hold(st.cfg.user, room)) {
+      send_error(self, error_code::forbidden, "room '" + room + "' is a conversation of two other users", ref);
+      return;
+    }
+    if (st.cfg.allowed_rooms && !st.cfg.allowed_rooms->count(room) && !own_dm_room(st.cfg.user, room)) {
       send_error(self, error_code::unauthorized, "your token does not allow room '" + room + "'", ref);
       return;
     }

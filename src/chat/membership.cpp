@@ -9,6 +9,7 @@
 #include "cluster/scope_lookup.hpp"
 #include "cluster/sender_checks.hpp"
 #include "protocol/frames.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::detail {
 
@@ -159,6 +160,8 @@ std::vector<room_snapshot> subscribe(self_ptr self, const std::vector<std::strin
                                      const std::map<std::string, std::string>& since, const member& conn) {
   std::vector<room_snapshot> out;
   for (const auto& room : rooms) {
+    if (!protocol::may_hold(conn.user, room))
+      continue; // the connection refused it already: this is only a second check
     local_join(self, room, conn);
     room_snapshot snap{room, self->state.rooms.users(room), {}, false};
     if (auto it = since.find(room); it != since.end()) {

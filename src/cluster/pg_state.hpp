@@ -50,7 +50,7 @@ bool printable_group(const std::string& group);
 struct pg_limits {
   std::size_t max_groups = 20'000;      ///< groups in one sync
   std::size_t max_members = 200'000;    ///< members in one message, all groups together
-  std::size_t max_group_chars = 5 + 64; ///< "room:" + the longest room name
+  std::size_t max_group_chars = 5 + 68; ///< "room:" + the longest room name (a DM room's)
   /// The group names a peer may use. The scope knows nothing of what the
   /// groups are for: its user (the chat layer) names them.
   std::function<bool(const std::string&)> valid_group = printable_group;

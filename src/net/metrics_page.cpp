@@ -5,6 +5,7 @@
 #include "base/build_info.hpp"
 #include "base/process_metrics.hpp"
 #include "chat/messages.hpp"
+#include "protocol/names.hpp"
 
 namespace chat::net {
 
@@ -85,8 +86,10 @@ void room_gauges(families& f, server_context& ctx, const cluster_info& info,
                  const std::map<std::string, std::size_t>& sizes) {
   const char* history_help = "Messages kept in rooms' history windows in memory.";
   if (per_room(ctx)) {
+    // DM room names say who writes to whom: not even here.
     for (const auto& [room, n] : sizes)
-      f.gauge("chat_history_messages", history_help, static_cast<double>(n), {{"room", room}});
+      if (!protocol::is_dm_room(room))
+        f.gauge("chat_history_messages", history_help, static_cast<double>(n), {{"room", room}});
   } else {
     std::size_t total = 0;
     for (const auto& [room, n] : sizes)
@@ -94,7 +97,7 @@ void room_gauges(families& f, server_context& ctx, const cluster_info& info,
     f.gauge("chat_history_messages", history_help, static_cast<double>(total));
   }
   for (const auto& [group, n] : info.group_sizes)
-    if (per_room(ctx) || room_of(group).empty())
+    if (room_of(group).empty() || (per_room(ctx) && !protocol::is_dm_room(room_of(group))))
       f.gauge("chat_group_members", "Members of a process group, cluster-wide.", static_cast<double>(n),
               {{"group", group}});
 }

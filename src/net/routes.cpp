@@ -59,9 +59,12 @@ json cluster_json(server_context& ctx) {
       peer["url"] = p.url;
     peers.push_back(std::move(peer));
   }
-  if (rooms_hidden(ctx))
-    for (auto it = info.group_sizes.begin(); it != info.group_sizes.end();)
-      it = !room_of(it->first).empty() ? info.group_sizes.erase(it) : std::next(it);
+  // DM room names say who writes to whom: never in a public view.
+  for (auto it = info.group_sizes.begin(); it != info.group_sizes.end();) {
+    auto room = room_of(it->first);
+    bool hide = !room.empty() && (rooms_hidden(ctx) || protocol::is_dm_room(room));
+    it = hide ? info.group_sizes.erase(it) : std::next(it);
+  }
   return {{"node", ctx.cfg.node_name},
           {"node_id", to_string(ctx.sys.node())},
           {"url", ctx.cfg.public_url},
@@ -73,10 +76,16 @@ json cluster_json(server_context& ctx) {
 }
 
 /// With an auth secret: a refusal unless the request carries a valid token
-/// (?token= or Authorization: Bearer) that allows `room`.
+/// (?token= or Authorization: Bearer) that allows `room`; a DM room only to
+/// a token of one of its two users. Without a secret, DM rooms are not
+/// served here at all: there is no user to check.
 std::optional<http_response> refuse_reader(server_context& ctx, const http_request& req, const std::string& room) {
-  if (ctx.cfg.auth_secret.empty())
+  if (ctx.cfg.auth_secret.empty()) {
+    if (protocol::is_dm_room(room))
+      return json_error(req, http::status::forbidden, "forbidden",
+                        "direct messages are served over HTTP only with tokens (--auth-secret)");
     return std::nullopt;
+  }
   auto q = parse_query(req.target());
   std::string token;
   if (auto it = q.find("token"); it != q.end()) {
@@ -92,7 +101,9 @@ std::optional<http_response> refuse_reader(server_context& ctx, const http_reque
   auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
   if (!claims)
     return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
-  if (claims->rooms && !claims->rooms->count(room))
+  if (!protocol::may_hold(claims->sub, room))
+    return json_error(req, http::status::forbidden, "forbidden", "a conversation of two other users");
+  if (claims->rooms && !claims->rooms->count(room) && !protocol::own_dm_room(claims->sub, room))
     return json_error(req, http::status::forbidden, "forbidden", "the token does not allow this room");
   return std::nullopt;
 }
@@ -273,7 +284,8 @@ http_response handle_request(server_context& ctx, const http_request& req, port_
   const std::string_view tail = "/history";
   if (path.size() > rooms.size() + tail.size() && path.substr(0, rooms.size()) == rooms
       && path.substr(path.size() - tail.size()) == tail)
-    return room_history(ctx, req, std::string(path.substr(rooms.size(), path.size() - rooms.size() - tail.size())));
+    // A client may escape the ':' of a name (dm:A:B) as %3A.
+    return room_history(ctx, req, percent_decode(path.substr(rooms.size(), path.size() - rooms.size() - tail.size())));
   if (path == "/ws")
     return json_error(req, http::status::bad_request, "bad_request", "WebSocket upgrade required");
   return json_error(req, http::status::not_found, "not_found", "no such path");

@@ -19,6 +19,8 @@ int hex_value(char c) {
   return -1;
 }
 
+} // namespace
+
 std::string percent_decode(std::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -33,8 +35,6 @@ std::string percent_decode(std::string_view s) {
   }
   return out;
 }
-
-} // namespace
 
 std::string_view target_path(std::string_view target) { return target.substr(0, target.find('?')); }
 
@@ -100,9 +100,12 @@ std::variant<upgrade_ok, upgrade_refusal> check_upgrade(std::string_view target,
     if (ok.rooms.size() > rules.max_rooms)
       return upgrade_refusal{400, "too_many_rooms", "at most " + std::to_string(rules.max_rooms) + " rooms"};
   }
+  for (const auto& r : ok.rooms)
+    if (!protocol::may_hold(ok.user, r))
+      return upgrade_refusal{403, "forbidden", "room '" + r + "' is a conversation of two other users"};
   if (ok.allowed_rooms)
     for (const auto& r : ok.rooms)
-      if (!ok.allowed_rooms->count(r))
+      if (!ok.allowed_rooms->count(r) && !protocol::own_dm_room(ok.user, r))
         return upgrade_refusal{401, "unauthorized", "the token does not allow room '" + r + "'"};
   return ok;
 }

@@ -39,6 +39,9 @@ std::variant<upgrade_ok, upgrade_refusal> check_upgrade(std::string_view target,
 /// Splits a target's query into decoded key/value pairs (first occurrence wins).
 std::map<std::string, std::string> parse_query(std::string_view target);
 
+/// %XX escapes decoded, and '+' as a space (as in a query string).
+std::string percent_decode(std::string_view s);
+
 /// The path part of a target, without the query.
 std::string_view target_path(std::string_view target);
 

@@ -69,3 +69,42 @@ TEST_CASE("split_commas") {
   CHECK(split_commas("a,") == v{"a", ""});
   CHECK(split_commas(",a") == v{"", "a"});
 }
+
+TEST_CASE("direct-message rooms: dm:A:B with A < B byte-wise, and nothing else in dm:") {
+  CHECK(dm_room("bob", "ann") == "dm:ann:bob");
+  CHECK(dm_room("ann", "bob") == "dm:ann:bob");
+  CHECK(dm_room("Bob", "ann") == "dm:Bob:ann"); // byte order: uppercase first
+  auto p = dm_parties("dm:ann:bob");
+  REQUIRE(p);
+  CHECK(p->first == "ann");
+  CHECK(p->second == "bob");
+  for (const char* bad : {"dm:bob:ann", "dm:ann:ann", "dm:ann", "dm:ann:", "dm::ann", "dm:", "dm:ann:bob:x", "dm:a b:c",
+                          "dm:ann:b\xc3\xa9"}) {
+    CAPTURE(bad);
+    CHECK(is_dm_room(bad));
+    CHECK_FALSE(dm_parties(bad));
+    CHECK_FALSE(valid_room(bad));
+  }
+  // Two names of 32 characters: 68 in all, beyond the 64 of other rooms.
+  auto longest = dm_room(std::string(32, 'x'), std::string(32, 'y'));
+  CHECK(longest.size() == max_dm_room_chars);
+  CHECK(valid_room(longest));
+  CHECK_FALSE(valid_room(std::string(65, 'r')));
+  CHECK_FALSE(valid_room("dm:" + std::string(33, 'x') + ":y"));
+  // Not in the namespace: ordinary rooms, colons and all.
+  CHECK_FALSE(is_dm_room("dmx:a:b"));
+  CHECK_FALSE(is_dm_room("DM:a:b"));
+  CHECK(valid_room("DM:bob:ann"));
+}
+
+TEST_CASE("may_hold and own_dm_room: a DM room is for its two users only") {
+  CHECK(may_hold("ann", "dm:ann:bob"));
+  CHECK(may_hold("bob", "dm:ann:bob"));
+  CHECK_FALSE(may_hold("cat", "dm:ann:bob"));
+  CHECK_FALSE(may_hold("an", "dm:ann:bob"));
+  CHECK(may_hold("cat", "lobby"));
+  CHECK(own_dm_room("ann", "dm:ann:bob"));
+  CHECK_FALSE(own_dm_room("cat", "dm:ann:bob"));
+  CHECK_FALSE(own_dm_room("ann", "lobby"));
+  CHECK_FALSE(own_dm_room("ann", "dm:bob:ann")); // not canonical: nobody's
+}

@@ -141,6 +141,22 @@ TEST_CASE("check_upgrade: rooms") {
   }
 }
 
+TEST_CASE("check_upgrade: DM rooms") {
+  CHECK(ok_of("/ws?user=ann&rooms=dm:ann:bob").rooms == strings{"dm:ann:bob"});
+  CHECK(ok_of("/ws?user=bob&rooms=dm%3Aann%3Abob").rooms == strings{"dm:ann:bob"});
+  auto other = refusal_of("/ws?user=cat&rooms=lobby,dm:ann:bob");
+  CHECK(other.status == 403);
+  CHECK(other.code == "forbidden");
+  auto order = refusal_of("/ws?user=ann&rooms=dm:bob:ann");
+  CHECK(order.status == 400);
+  CHECK(order.code == "bad_request");
+  auto rules = with_auth();
+  auto t = token("ann", now + 60, {"lobby"});
+  CHECK(ok_of("/ws?rooms=lobby,dm:ann:bob&token=" + t, rules).rooms == strings{"lobby", "dm:ann:bob"});
+  CHECK(refusal_of("/ws?rooms=dm:bob:cat&token=" + t, rules).status == 403);
+  CHECK(refusal_of("/ws?rooms=elsewhere&token=" + t, rules).status == 401);
+}
+
 TEST_CASE("check_upgrade with an auth secret") {
   auto rules = with_auth();
   SUBCASE("a missing token is 401") {
