@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto checked = net::check_upgrade(target, rules, now_s);
   if (auto* no = std::get_if<net::upgrade_refusal>(&checked)) {
-    FUZZ_CHECK(no->status == 400 || no->status == 401);
+    FUZZ_CHECK(no->status == 400 || no->status == 401 || (no->status == 403 && no->code == "forbidden"));
     FUZZ_CHECK(!no->code.empty() && !no->message.empty());
     // The body http_session sends: must be JSON whatever bytes the query held.
     auto body = protocol::dump({{"error", no->code}, {"message", no->message}});
@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(std::set<std::string>(ok.rooms.begin(), ok.rooms.end()).size() == ok.rooms.size());
   for (const auto& r : ok.rooms) {
     FUZZ_CHECK(protocol::valid_room(r));
-    FUZZ_CHECK(!ok.allowed_rooms || ok.allowed_rooms->count(r));
+    FUZZ_CHECK(protocol::may_hold(ok.user, r));
+    FUZZ_CHECK(!ok.allowed_rooms || ok.allowed_rooms->count(r) || protocol::own_dm_room(ok.user, r));
   }
   if (!rules.auth_secret.empty())
     FUZZ_CHECK(ok.allowed_rooms && ok.user == "ann");
