@@ -57,20 +57,24 @@ std::vector<std::string> room_members::users(const std::string& name) const {
 
 bool room_members::empty(const std::string& name) const { return rooms_.count(name) == 0; }
 
-room_members::outcome room_members::join_local(const std::string& name, const cluster::member& m, clock::time_point now,
-                                               bool& first_room) {
+room_members::outcome room_members::hold(const std::string& name, const cluster::member& m, clock::time_point now,
+                                         bool restart_clock, bool& first_room) {
   auto& held = local_[m.actor];
   first_room = held.empty();
-  held[name] = now;
+  auto [at, added] = held.try_emplace(name, now);
+  if (!added && restart_clock)
+    at->second = now;
   return join(name, m);
+}
+
+room_members::outcome room_members::join_local(const std::string& name, const cluster::member& m, clock::time_point now,
+                                               bool& first_room) {
+  return hold(name, m, now, true, first_room);
 }
 
 room_members::outcome room_members::adopt_local(const std::string& name, const cluster::member& m,
                                                 clock::time_point now, bool& first_room) {
-  auto& held = local_[m.actor];
-  first_room = held.empty();
-  held.try_emplace(name, now);
-  return join(name, m);
+  return hold(name, m, now, false, first_room);
 }
 
 room_members::outcome room_members::leave_local(const std::string& name, const caf::actor& a, bool& last_room) {

@@ -67,6 +67,11 @@ private:
     std::map<std::string, std::size_t> per_user; ///< connections per user
   };
 
+  /// A local connection holds `name` from `now` (from before, unless
+  /// `restart_clock`), and is a member.
+  outcome hold(const std::string& name, const cluster::member& m, clock::time_point now, bool restart_clock,
+               bool& first_room);
+
   std::map<std::string, room> rooms_;
   std::map<caf::actor, std::map<std::string, clock::time_point>> local_;
 };
