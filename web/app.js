@@ -9,6 +9,15 @@
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,32}$/;
 const ROOM_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const DM_RE = /^dm:([A-Za-z0-9_.-]{1,32}):([A-Za-z0-9_.-]{1,32})$/;
+const isDm = (name) => DM_RE.test(name);
+const validRoom = (name) => isDm(name) || (ROOM_RE.test(name) && !name.startsWith('dm:'));
+// The conversation of two users: dm:A:B with A < B (byte order).
+const dmRoom = (a, b) => (a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`);
+// The other user of one of our DM rooms.
+const dmPeer = (name) => { const [, a, b] = DM_RE.exec(name) || []; return a === state.user ? b : a; };
+// A DM room of our own, in its one valid spelling.
+const ownDm = (name) => { const [, a, b] = DM_RE.exec(name) || []; return !!a && a < b && (a === state.user || b === state.user); };
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 const TYPING_REPEAT_MS = 3_000;   // resend "start" at most this often
@@ -29,6 +38,7 @@ const outboxKey = () => `chat.outbox.${state.user}`;
 const state = {
   user: null,
   rooms: new Map(),   // name -> room (see newRoom), in the order shown
+  dms: new Map(),     // DM room -> { room, user, unread, last }: the inbox (protocol 1.1)
   current: null,      // the room shown
   ws: null,
   conn: 'disconnected', // connected | reconnecting | disconnected
@@ -57,6 +67,7 @@ const ui = {
   roomHint: $('#room-hint'), roomTitle: $('#room-title'), messages: byTestId('message-list'),
   typing: byTestId('typing-indicator'), composer: $('#composer'), input: byTestId('message-input'),
   send: byTestId('send-button'), presence: byTestId('presence-list'), peopleCount: $('#people-count'),
+  dmList: byTestId('dm-list'), dmTitle: $('#dm-title'), peopleHint: $('#people-hint'),
   toasts: $('#toasts'),
 };
 
@@ -462,6 +473,12 @@ function onFrame(data, urlRooms) {
       break;
     case 'error': onError(f); break;
     case 'server_notice': onNotice(f); break;
+    case 'inbox':
+      state.dms.clear();
+      for (const c of f.conversations || []) onConversation(c);
+      renderDms();
+      break;
+    case 'inbox_update': onConversation(f.conversation); renderDms(); break;
     default: break;   // unsubscribed, pong and newer types need nothing
   }
 }
@@ -481,6 +498,8 @@ function onError(f) {
   if (f.ref === 'subscribe') {
     // The whole subscribe was refused: drop the rooms the user just asked for.
     for (const room of [...state.rooms.values()]) if (room.requested && !room.subscribed) state.rooms.delete(room.name);
+    for (const dm of [...state.dms.values()]) if (!dm.last && !state.rooms.has(dm.room)) state.dms.delete(dm.room);
+    renderDms();
     saveRooms();
     saveOutbox();
     if (!state.rooms.has(state.current)) selectRoom(state.rooms.keys().next().value ?? null);
@@ -646,6 +665,55 @@ function maybeSendRead() {
   }, READ_THROTTLE_MS);
 }
 
+// ---------- direct messages (protocol 1.1) ----------
+
+// The node's word on a conversation: its unread count is the cluster's (it
+// follows reads made in other tabs and on other nodes).
+function onConversation(c) {
+  if (!c || typeof c.room !== 'string' || !isDm(c.room)) return;
+  state.dms.set(c.room, { room: c.room, user: String(c.user ?? dmPeer(c.room)), unread: Number(c.unread) || 0, last: c.last || null });
+  // Reading it now: tell the node, which clears the count everywhere.
+  if (c.unread > 0 && c.room === state.current) maybeSendRead();
+}
+
+// Opens the conversation with `user` (from the presence list); it shows in
+// the list at once, and exists for both once the first message is sent.
+function openDm(user) {
+  if (!user || user === state.user) return;
+  const name = dmRoom(state.user, user);
+  if (!state.dms.has(name)) state.dms.set(name, { room: name, user, unread: 0, last: null });
+  joinRoom(name);
+}
+
+function dmElement(dm) {
+  const unread = el('span', { 'data-testid': 'dm-unread', class: 'unread', hidden: '' });
+  const select = el('button', { type: 'button', class: 'room-select', onclick: () => joinRoom(dm.room) },
+    el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(dm.user)}`, text: dm.user.slice(0, 1).toUpperCase() }),
+    el('span', { class: 'room-name', text: dm.user }), unread);
+  return Object.assign(el('li', { 'data-testid': 'dm-item', 'data-room': dm.room, 'data-user': dm.user, class: 'room dm' }, select), { select, unread });
+}
+
+// Newest activity first; conversations without a message yet (just opened) on top.
+function renderDms() {
+  const dms = [...state.dms.values()].sort((a, b) => {
+    const x = a.last?.id ?? '\uffff', y = b.last?.id ?? '\uffff';
+    return x > y ? -1 : x < y ? 1 : a.room < b.room ? -1 : 1;
+  });
+  const items = dms.map((dm) => {
+    dm.el ??= dmElement(dm);
+    const selected = dm.room === state.current;
+    dm.el.classList.toggle('selected', selected);
+    dm.el.select.setAttribute('aria-current', selected ? 'true' : 'false');
+    dm.el.unread.textContent = String(dm.unread);
+    dm.el.unread.setAttribute('aria-label', `${dm.unread} unread`);
+    dm.el.unread.hidden = dm.unread === 0;
+    return dm.el;
+  });
+  syncChildren(ui.dmList, items);
+  ui.dmTitle.hidden = items.length === 0;
+  renderTitle();
+}
+
 // ---------- rendering (user text only ever via textContent) ----------
 
 function el(tag, props = {}, ...children) {
@@ -662,6 +730,7 @@ function el(tag, props = {}, ...children) {
 
 function renderAll() {
   renderRooms();
+  renderDms();
   renderMessages();
   renderPresence();
   renderTyping();
@@ -680,7 +749,7 @@ function roomElement(room) {
 }
 
 function renderRooms() {
-  const items = [...state.rooms.values()].map((room) => {
+  const items = [...state.rooms.values()].filter((room) => !isDm(room.name)).map((room) => {
     room.el ??= roomElement(room);
     const selected = room.name === state.current;
     room.el.classList.toggle('selected', selected);
@@ -692,7 +761,12 @@ function renderRooms() {
     return room.el;
   });
   syncChildren(ui.roomList, items);
-  const unread = [...state.rooms.values()].reduce((n, r) => n + r.unread, 0);
+  renderTitle();
+}
+
+function renderTitle() {
+  const rooms = [...state.rooms.values()].filter((r) => !isDm(r.name)).reduce((n, r) => n + r.unread, 0);
+  const unread = rooms + [...state.dms.values()].reduce((n, d) => n + d.unread, 0);
   document.title = unread ? `(${unread}) Chat` : 'Chat';
 }
 
@@ -827,9 +901,17 @@ function renderPresence() {
   const members = room ? [...room.members].sort((a, b) => (a === state.user ? -1 : b === state.user ? 1 : a < b ? -1 : a > b ? 1 : 0)) : [];
   ui.presence.replaceChildren(...members.map((user) =>
     el('li', { 'data-testid': 'presence-item', 'data-user': user, class: 'person' },
-      el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(user)}`, text: user.slice(0, 1).toUpperCase() }),
-      el('span', { text: user === state.user ? `${user} (you)` : user }))));
+      // Anyone else is a button: it opens the conversation with them.
+      user === state.user || isDm(room.name)
+        ? el('span', { class: 'person-name' }, avatar(user), el('span', { text: user === state.user ? `${user} (you)` : user }))
+        : el('button', { type: 'button', class: 'person-name link-button', title: `Write to ${user}`, onclick: () => openDm(user) },
+          avatar(user), el('span', { text: user })))));
   ui.peopleCount.textContent = room ? `(${members.length})` : '';
+  ui.peopleHint.hidden = !room || isDm(room.name) || members.length < 2;
+}
+
+function avatar(user) {
+  return el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(user)}`, text: user.slice(0, 1).toUpperCase() });
 }
 
 function renderTyping() {
@@ -843,7 +925,7 @@ function renderTyping() {
 
 function renderComposer() {
   const room = state.rooms.get(state.current);
-  ui.roomTitle.textContent = room ? `# ${room.name}` : 'No room';
+  ui.roomTitle.textContent = !room ? 'No room' : isDm(room.name) ? `@ ${dmPeer(room.name)}` : `# ${room.name}`;
   ui.input.disabled = !room;
   ui.send.disabled = !room || !ui.input.value.trim();
 }
@@ -935,7 +1017,7 @@ function start(user) {
     const saved = JSON.parse(sessionStorage.getItem(STORE.nodes));
     if (Array.isArray(saved)) state.nodes = saved.map(nodeOrigin).filter(Boolean);
   } catch { /* nothing saved */ }
-  const rooms = loadJson(STORE.rooms, ['lobby']).filter((r) => typeof r === 'string' && ROOM_RE.test(r));
+  const rooms = loadJson(STORE.rooms, ['lobby']).filter((r) => typeof r === 'string' && validRoom(r) && (!isDm(r) || ownDm(r)));
   for (const r of rooms) addRoom(r);
   for (const o of loadJson(outboxKey(), [])) {
     if (!state.rooms.has(o.room) || typeof o.text !== 'string') continue;
@@ -962,6 +1044,7 @@ function signOut() {
   if (state.ws) state.ws.close(1000, 'sign out');
   state.ws = null;
   state.rooms.clear();
+  state.dms.clear();
   state.current = null;
   state.welcomed = false;
   state.attempt = 0;
@@ -995,7 +1078,7 @@ ui.nameInput.addEventListener('input', () => {
 ui.roomForm.addEventListener('submit', (e) => {
   e.preventDefault();
   const name = ui.roomInput.value.trim();
-  if (!ROOM_RE.test(name)) {
+  if (!validRoom(name)) {
     showHint(ui.roomHint, ui.roomInput, true);
     toast('Room names: 1–64 letters, digits, _ . : -');
     ui.roomInput.focus();
@@ -1008,7 +1091,7 @@ ui.roomForm.addEventListener('submit', (e) => {
 });
 ui.roomInput.addEventListener('input', () => {
   const v = ui.roomInput.value.trim();
-  if (v === '' || ROOM_RE.test(v)) { ui.roomHint.hidden = true; ui.roomInput.setAttribute('aria-invalid', 'false'); }
+  if (v === '' || validRoom(v)) { ui.roomHint.hidden = true; ui.roomInput.setAttribute('aria-invalid', 'false'); }
   else showHint(ui.roomHint, ui.roomInput, true);
 });
 

@@ -8,6 +8,7 @@
 #include "chat/chat_server_parts.hpp"
 #include "chat/fanout_shard.hpp"
 #include "chat/history_sync.hpp"
+#include "chat/inbox_updates.hpp"
 #include "chat/membership.hpp"
 #include "chat/messages.hpp"
 #include "chat/relay.hpp"
@@ -43,6 +44,7 @@ void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor&
   }
   draft.ts = st.clock.now();
   draft.id = st.ids->next(draft.ts);
+  bool starts = starts_conversation(self, draft);
   if (stored(self, st.store->insert(draft)) == room_history::insert_result::failed) {
     answer(self, conn, seq, publish_result{{}, 0, false, false, true});
     return;
@@ -53,7 +55,7 @@ void publish(self_ptr self, std::uint64_t seq, message& draft, const caf::actor&
   if (st.crash_on_publish)
     throw std::runtime_error("chat server crash after storing a message, as requested");
 #endif
-  replicate(self, draft, conn, seq);
+  replicate(self, draft, conn, seq, starts);
 }
 
 /// Forgets the history of rooms nobody in the cluster is in, least recently
@@ -152,9 +154,14 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
       if (from_this_node(self))
         fan_out(self, room, user, "typing", start ? "start" : "stop");
     },
-    [=](read_atom, const std::string& room, const std::string& user, const std::string& id) {
+    [=](read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor& conn) {
       if (from_this_node(self))
-        fan_out(self, room, user, "read", id);
+        on_read(self, room, user, id, conn);
+    },
+    [=](inbox_atom, const member& conn) -> caf::result<std::string> {
+      if (!from_this_node(self) || !conn.actor)
+        return caf::sec::request_receiver_down;
+      return open_inbox(self, conn);
     },
     // the other nodes' chat servers
     [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) {
@@ -181,6 +188,18 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
         return caf::sec::request_receiver_down;
       }
       return serve_pull(self, theirs, from_room, after_id);
+    },
+    [=](read_mark_atom, const read_mark& m) {
+      if (accept_from_peer(self, "read mark", valid_read_mark(m)))
+        on_peer_read_mark(self, m);
+    },
+    [=](read_marks_atom, const std::string& after_room,
+        const std::string& after_user) -> caf::result<std::vector<read_mark>> {
+      if (!from_peer(self)) {
+        refuse(self, "read mark pull");
+        return caf::sec::request_receiver_down;
+      }
+      return serve_read_marks(self, after_room, after_user);
     },
     // the scope, to its watchers
     [=](pg_changes_atom, const cluster::changes& cs) {

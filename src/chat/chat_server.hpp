@@ -64,6 +64,7 @@ struct pending_publish {
   std::uint64_t seq = 0; ///< the sender's number for it, in the answer
   std::size_t unanswered = 0;
   bool acked = false;
+  bool starts_conversation = false; ///< its DM room held nothing here before
   /// Acked once both hold: a peer confirmed (or none can), and the local
   /// copy is synced (always, without --fsync).
   bool confirmed = false;
@@ -98,6 +99,10 @@ struct chat_server_state {
   /// this node's connections as they join through us (this node is the only
   /// authority for them, so they are not taken from notices).
   room_members rooms;
+  /// This node's connections by user, and each one's user: who gets a
+  /// user's inbox_update frames (each is in its user's inbox group).
+  std::map<std::string, std::set<caf::actor>> inboxes;
+  std::map<caf::actor, std::string> inbox_owner;
   /// Local deliveries go through these; a connection always through the
   /// same one, so that it gets frames in the order they were sent.
   std::vector<fanout_shard_actor> shards;

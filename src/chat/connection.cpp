@@ -221,6 +221,23 @@ void scroll_back(self_ptr self, const history_req& req) {
       [=](const caf::error&) { send_error(self, error_code::internal, "history read failed, try again", "history"); });
 }
 
+/// The `inbox` frame, first after `welcome`: the chat server answers this
+/// before any subscribe sent after it. From then on the chat server sends
+/// this connection its user's inbox updates.
+void open_inbox(self_ptr self) {
+  auto cs = chat_server(self);
+  if (!cs) {
+    send_error(self, error_code::internal, "chat server is restarting: no inbox for this connection, reconnect",
+               "inbox");
+    return;
+  }
+  self->request(cs, request_timeout, inbox_atom::value, me(self))
+    .then([=](std::string& frame) { send_text(self, std::move(frame)); },
+          [=](const caf::error&) {
+            send_error(self, error_code::internal, "inbox not available: reconnect to get it", "inbox");
+          });
+}
+
 void handle_frame(self_ptr self, const std::string& text) {
   auto& st = self->state;
   ++st.stats->messages_in;
@@ -261,7 +278,7 @@ void handle_frame(self_ptr self, const std::string& text) {
   } else if (auto* receipt = std::get_if<read_req>(&req)) {
     if (require_room(receipt->room) && within_budget(budget_kind::read))
       if (auto cs = chat_server(self))
-        self->send(cs, read_atom::value, receipt->room, st.cfg.user, receipt->id);
+        self->send(cs, read_atom::value, receipt->room, st.cfg.user, receipt->id, handle(self));
   } else if (auto* hist = std::get_if<history_req>(&req)) {
     if (require_room(hist->room) && within_budget(budget_kind::history))
       scroll_back(self, *hist);
@@ -286,6 +303,7 @@ connection_actor::behavior_type connection(self_ptr self, connection_config cfg,
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { server_down(self, dm); });
   send_text(self, welcome_frame(state.cfg.node, state.cfg.session, state.cfg.user, state.cfg.limits));
+  open_inbox(self);
   if (!state.cfg.rooms.empty())
     subscribe(self, state.cfg.rooms, {}, "subscribe");
   return {
@@ -308,6 +326,10 @@ connection_actor::behavior_type connection(self_ptr self, connection_config cfg,
         out->send(frame);
     },
     [=](published_atom, std::uint64_t seq, const publish_result& r) { on_published(self, seq, r); },
+    [=](notify_atom, const frame_ptr& frame) {
+      if (auto out = self->state.sink.lock())
+        out->send(frame);
+    },
     [=](closed_atom, local_proof) { self->quit(); },
 #ifdef CHAT_FAULT_HOOKS
     [=](crash_atom, local_proof) -> caf::result<void> { throw std::runtime_error("connection crash requested"); },

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -10,14 +9,14 @@
 #include <vector>
 
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
 #include "chat/store_keys.hpp"
+#include "chat/store_open.hpp"
 #include "chat/store_scans.hpp"
 #include "chat/wal_syncer.hpp"
+#include "protocol/names.hpp"
 
 namespace chat {
 
@@ -69,6 +68,13 @@ public:
       batch.Put(rkey, m.id);
     }
     batch.Put(key, keys::encode_value(m));
+    if (auto parties = protocol::dm_parties(m.room))
+      for (auto user : {parties->first, parties->second}) {
+        auto ckey = keys::conversation_key(user, m.room);
+        std::string last;
+        if (!get(ckey, last) || last < m.id)
+          batch.Put(ckey, m.id);
+      }
     if (!write(batch))
       return result::failed;
     auto before_bytes = room.history.bytes();
@@ -138,6 +144,44 @@ public:
       return out;
     auto it = iterator();
     return scan_before(*it, room, id, limit);
+  }
+
+  bool contains(const std::string& room, const std::string& id) const override {
+    std::shared_lock db_lock(db_mtx_);
+    std::string ignored;
+    return get(keys::message_key(room, id), ignored);
+  }
+
+  std::vector<conversation_ref> conversations(const std::string& user, std::size_t max) const override {
+    std::shared_lock db_lock(db_mtx_);
+    auto it = iterator();
+    auto all = scan_conversations(*it, user);
+    return newest_first(std::move(all), max);
+  }
+
+  std::string read_mark_of(const std::string& room, const std::string& user) const override {
+    std::shared_lock db_lock(db_mtx_);
+    std::string id;
+    return get(keys::read_mark_key(room, user), id) ? id : std::string{};
+  }
+
+  mark_result merge_read_mark(const read_mark& m) override {
+    std::shared_lock db_lock(db_mtx_);
+    std::lock_guard guard{mtx_}; // one merge at a time: read, compare, write
+    auto key = keys::read_mark_key(m.room, m.user);
+    std::string id;
+    if (get(key, id) && m.id <= id)
+      return mark_result::unchanged;
+    rocksdb::WriteBatch batch;
+    batch.Put(key, m.id);
+    return write(batch) ? mark_result::moved : mark_result::failed;
+  }
+
+  std::vector<read_mark> read_marks(const std::string& after_room, const std::string& after_user,
+                                    std::size_t max) const override {
+    std::shared_lock db_lock(db_mtx_);
+    auto it = iterator();
+    return scan_read_marks(*it, after_room, after_user, max);
   }
 
   room_marks marks() const override {
@@ -343,49 +387,9 @@ private:
 } // namespace
 
 std::shared_ptr<history_store> open_durable_store(const durable_options& opts, store_open_error& err) {
-  std::error_code ec;
-  std::filesystem::create_directories(opts.dir, ec);
-  if (ec) {
-    err = {store_open_error::unusable, "cannot create " + opts.dir + ": " + ec.message()};
-    return nullptr;
-  }
-  bool existed = std::filesystem::exists(std::filesystem::path(opts.dir) / "CURRENT");
-  rocksdb::Options o;
-  o.create_if_missing = true;
-  o.paranoid_checks = true;
-  // Bounded memory: two small memtables and a small block cache, whatever
-  // the number of rooms.
-  o.write_buffer_size = 16 << 20;
-  o.max_write_buffer_number = 2;
-  o.keep_log_file_num = 3;
-  o.max_log_file_size = 4 << 20;
-  o.info_log_level = rocksdb::WARN_LEVEL;
-  rocksdb::BlockBasedTableOptions t;
-  t.block_cache = rocksdb::NewLRUCache(32 << 20);
-  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(o, opts.dir, &raw);
-  if (!st.ok()) {
-    err = {st.IsCorruption() ? store_open_error::corrupt : store_open_error::unusable, st.ToString()};
-    return nullptr;
-  }
-  std::unique_ptr<rocksdb::DB> db(raw);
-  std::string format;
-  auto vs = db->Get(rocksdb::ReadOptions{}, std::string(keys::version_key), &format);
-  if (vs.IsNotFound() && !existed) {
-    vs = db->Put(rocksdb::WriteOptions{}, std::string(keys::version_key), std::string(keys::format));
-    if (!vs.ok()) {
-      err = {store_open_error::unusable, vs.ToString()};
-      return nullptr;
-    }
-  } else if (!vs.ok() || format != keys::format) {
-    err = {store_open_error::corrupt,
-           vs.ok() ? "format '" + format + "', expected '" + std::string(keys::format) + "'"
-                   : "no format record (" + vs.ToString() + ")"};
-    return nullptr;
-  }
-  return std::make_shared<durable_store>(std::move(db), opts, o);
+  rocksdb::Options o = store_db_options();
+  auto db = open_store_db(opts.dir, o, err);
+  return db ? std::make_shared<durable_store>(std::move(db), opts, o) : nullptr;
 }
 
 } // namespace chat

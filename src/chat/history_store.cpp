@@ -4,6 +4,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "protocol/names.hpp"
+
 namespace chat {
 
 namespace {
@@ -20,7 +22,53 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     auto it = rooms_.try_emplace(m.room, per_room_).first;
     touch(m.room);
-    return it->second.insert(m);
+    auto r = it->second.insert(m);
+    if (r == room_history::insert_result::added)
+      if (auto parties = protocol::dm_parties(m.room))
+        for (auto user : {parties->first, parties->second}) {
+          auto& last = conversations_[std::string(user)][m.room];
+          last = std::max(last, m.id);
+        }
+    return r;
+  }
+
+  bool contains(const std::string& room, const std::string& id) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = rooms_.find(room);
+    return it != rooms_.end() && it->second.contains(id);
+  }
+
+  std::vector<conversation_ref> conversations(const std::string& user, std::size_t max) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<conversation_ref> out;
+    if (auto it = conversations_.find(user); it != conversations_.end())
+      for (const auto& [room, last] : it->second)
+        out.push_back({room, last});
+    return newest_first(std::move(out), max);
+  }
+
+  std::string read_mark_of(const std::string& room, const std::string& user) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = marks_.find({room, user});
+    return it == marks_.end() ? std::string{} : it->second;
+  }
+
+  mark_result merge_read_mark(const read_mark& m) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& id = marks_[{m.room, m.user}];
+    if (m.id <= id)
+      return mark_result::unchanged;
+    id = m.id;
+    return mark_result::moved;
+  }
+
+  std::vector<read_mark> read_marks(const std::string& after_room, const std::string& after_user,
+                                    std::size_t max) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<read_mark> out;
+    for (auto it = marks_.upper_bound({after_room, after_user}); it != marks_.end() && out.size() < max; ++it)
+      out.push_back({it->first.first, it->first.second, it->second});
+    return out;
   }
 
   std::vector<message> window(const std::string& room) const override {
@@ -143,6 +191,10 @@ private:
   std::size_t per_room_;
   std::int64_t overlap_;
   std::unordered_map<std::string, room_history> rooms_;
+  /// By user: their DM rooms and each one's newest id. Kept when a room's
+  /// history is evicted (its conversation then shows once it has messages again).
+  std::unordered_map<std::string, std::map<std::string, std::string>> conversations_;
+  std::map<std::pair<std::string, std::string>, std::string> marks_; ///< (room, user) -> id
 };
 
 } // namespace
@@ -154,6 +206,15 @@ std::vector<std::string> least_recently_used_first(std::vector<std::pair<std::ui
   for (auto& [_, room] : uses)
     out.push_back(std::move(room));
   return out;
+}
+
+std::vector<conversation_ref> newest_first(std::vector<conversation_ref> all, std::size_t max) {
+  std::sort(all.begin(), all.end(), [](const conversation_ref& a, const conversation_ref& b) {
+    return std::tie(a.last_id, a.room) > std::tie(b.last_id, b.room);
+  });
+  if (all.size() > max)
+    all.resize(max);
+  return all;
 }
 
 std::shared_ptr<history_store> make_memory_store(std::size_t per_room, std::int64_t resume_overlap_us) {

@@ -25,6 +25,25 @@ struct scrollback {
   bool more = false;             ///< older messages exist
 };
 
+/// A user's read mark in a DM room: the newest id they sent in a `read`.
+struct read_mark {
+  std::string room;
+  std::string user;
+  std::string id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, read_mark& x) {
+  return f(x.room, x.user, x.id);
+}
+
+/// One DM conversation of a user, from the store's index: the room and the
+/// id of its newest message (ids sort in history order).
+struct conversation_ref {
+  std::string room;
+  std::string last_id;
+};
+
 /// Per room, the timestamp of the newest message a node holds: what a
 /// node that pulls tells its peer, so that the peer sends only what may be
 /// missing.
@@ -56,6 +75,26 @@ public:
                                             const std::string& client_id) const = 0;
   /// Up to `limit` messages strictly before `id` in history order.
   virtual scrollback before(const std::string& room, const std::string& id, std::size_t limit) const = 0;
+
+  /// Whether the room holds a message with this id.
+  virtual bool contains(const std::string& room, const std::string& id) const = 0;
+
+  // -- direct messages (protocol 1.1) -----------------------------------------
+  // Every message stored in a DM room also files the conversation under both
+  // its users, in the same write.
+
+  /// The user's DM conversations, newest activity first, at most `max`.
+  virtual std::vector<conversation_ref> conversations(const std::string& user, std::size_t max) const = 0;
+  /// The user's read mark in a DM room; empty when none.
+  virtual std::string read_mark_of(const std::string& room, const std::string& user) const = 0;
+  enum class mark_result { moved, unchanged, failed };
+  /// Keeps the later of the stored mark and `m.id` (marks only move
+  /// forward, so copies from any node merge to the same mark).
+  virtual mark_result merge_read_mark(const read_mark& m) = 0;
+  /// Up to `max` read marks in (room, user) order after (after_room,
+  /// after_user): what a peer pulls.
+  virtual std::vector<read_mark> read_marks(const std::string& after_room, const std::string& after_user,
+                                            std::size_t max) const = 0;
 
   /// What this node holds, for a pull from a peer.
   virtual room_marks marks() const = 0;
@@ -89,6 +128,9 @@ public:
 
 /// Room names ordered by their use stamps, least recently used first.
 std::vector<std::string> least_recently_used_first(std::vector<std::pair<std::uint64_t, std::string>> uses);
+
+/// Conversations sorted newest activity first (ties by room), the first `max`.
+std::vector<conversation_ref> newest_first(std::vector<conversation_ref> all, std::size_t max);
 
 /// Thread-safe in-memory store: the chat server writes, HTTP threads read.
 /// It keeps the newest `per_room` messages of a room; scrollback reaches no

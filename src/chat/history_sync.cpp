@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat/inbox_updates.hpp"
 #include "protocol/frames.hpp"
 
 namespace chat::detail {
@@ -33,8 +34,11 @@ void merge(self_ptr self, const std::vector<message>& msgs) {
       continue;
     }
     st.clock.observe(m.ts);
-    if (stored(self, st.store->insert(m)) == room_history::insert_result::added)
+    bool starts = starts_conversation(self, m);
+    if (stored(self, st.store->insert(m)) == room_history::insert_result::added) {
       push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [](const member&) { return true; });
+      conversation_changed(self, m, starts);
+    }
   }
 }
 
@@ -63,8 +67,9 @@ void pull_pages(self_ptr self, const caf::node_id& node, const chat_server_actor
           pull_pages(self, node, cs, marks, page.next_room, page.next_id, n);
           return;
         }
-        pull_done(self, node);
         spdlog::info("chat: pulled {} message(s) from node {}", n, to_string(node));
+        // Read marks after the messages they point at.
+        pull_read_marks(self, cs, {}, {}, [=] { pull_done(self, node); });
       },
       [=](const caf::error& err) {
         spdlog::warn("chat: history pull from {} failed: {}", to_string(node), self->system().render(err));

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "chat/history_sync.hpp"
+#include "chat/inbox_updates.hpp"
 #include "chat/replication.hpp"
 #include "cluster/scope_lookup.hpp"
 #include "cluster/sender_checks.hpp"
@@ -35,7 +36,7 @@ void local_join(self_ptr self, const std::string& room, const member& m) {
   auto& st = self->state;
   bool first_room = false;
   auto out = st.rooms.join_local(room, m, steady::now(), first_room);
-  if (first_room)
+  if (first_room && !has_inbox(self, m.actor))
     self->monitor(m.actor);
   if (out.moved) {
     self->send(st.scope, pg_join_atom::value, room_group(room), m);
@@ -53,7 +54,7 @@ void local_leave(self_ptr self, const std::string& room, const caf::actor& a) {
     return;
   self->send(st.scope, pg_leave_atom::value, room_group(room), a);
   tell_presence(self, room, out, false);
-  if (last_room)
+  if (last_room && !has_inbox(self, a))
     self->demonitor(a);
 }
 
@@ -94,12 +95,16 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
         remote_change(self, cluster::change{group, m, true});
         continue;
       }
+      if (!inbox_user_of(group).empty()) {
+        adopt_inbox(self, m);
+        continue;
+      }
       auto room = room_of(group);
       if (room.empty())
         continue;
       bool first_room = false;
       st.rooms.adopt_local(room, m, steady::now(), first_room);
-      if (first_room)
+      if (first_room && !has_inbox(self, m.actor))
         self->monitor(m.actor);
     }
   }
@@ -123,6 +128,7 @@ void bind_scope(self_ptr self) {
   // After a scope restart our connections are still subscribed: join them again.
   for (const auto& [room, m] : st.rooms.local_memberships())
     self->send(scope, pg_join_atom::value, room_group(room), m);
+  rejoin_inboxes(self);
   self->send(scope, pg_join_atom::value, chat_servers_group, member{me(self), st.cfg.node_name});
   self->request(scope, caf::infinite, pg_watch_atom::value, me(self))
     .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>& nodes) {
@@ -148,6 +154,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto conn = caf::actor_cast<caf::actor>(dm.source);
   if (!conn)
     return;
+  close_inbox(self, conn);
   for (const auto& room : st.rooms.rooms_of(conn))
     local_leave(self, room, conn);
 }

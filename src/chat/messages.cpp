@@ -7,8 +7,14 @@ namespace chat {
 bool valid_group(const std::string& group) {
   if (group == chat_servers_group)
     return true;
+  if (auto user = inbox_user_of(group); !user.empty())
+    return protocol::valid_user(user);
   return group.compare(0, room_group_prefix.size(), room_group_prefix) == 0
     && protocol::valid_room(std::string_view{group}.substr(room_group_prefix.size()));
+}
+
+bool private_group(const std::string& group) {
+  return !inbox_user_of(group).empty() || protocol::is_dm_room(room_of(group));
 }
 
 void add_message_types(caf::actor_system_config& cfg) {
@@ -23,6 +29,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<room_marks>("room_marks");
   cfg.add_message_type<pull_page>("pull_page");
   cfg.add_message_type<scrollback>("scrollback");
+  cfg.add_message_type<read_mark>("read_mark");
+  cfg.add_message_type<std::vector<read_mark>>("read_mark_vec");
 }
 
 } // namespace chat

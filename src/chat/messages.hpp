@@ -30,6 +30,9 @@ using push_atom = caf::atom_constant<caf::atom("c_push")>;
 
 // chat server -> connection: the answer to its publish with that number
 using published_atom = caf::atom_constant<caf::atom("c_publd")>;
+// chat server -> connection: a frame for it whatever rooms it holds (inbox
+// updates, an error for a request that went to the chat server)
+using notify_atom = caf::atom_constant<caf::atom("c_notify")>;
 
 // chat server -> its fan-out shards
 using fanout_atom = caf::atom_constant<caf::atom("cs_fanout")>;
@@ -40,6 +43,7 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("cs_unsub")>;
 using publish_atom = caf::atom_constant<caf::atom("cs_pub")>;
 using typing_atom = caf::atom_constant<caf::atom("cs_typing")>;
 using read_atom = caf::atom_constant<caf::atom("cs_read")>;
+using inbox_atom = caf::atom_constant<caf::atom("cs_inbox")>;
 
 // connection -> history reader: scrollback
 using history_atom = caf::atom_constant<caf::atom("hr_before")>;
@@ -53,6 +57,8 @@ using replicate_batch_atom = caf::atom_constant<caf::atom("cs_repls")>;
 using replicated_atom = caf::atom_constant<caf::atom("cs_repld")>;
 using relay_atom = caf::atom_constant<caf::atom("cs_relay")>;
 using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
+using read_mark_atom = caf::atom_constant<caf::atom("cs_mark")>;
+using read_marks_atom = caf::atom_constant<caf::atom("cs_marks")>;
 
 // chat server -> itself
 using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
@@ -83,12 +89,23 @@ inline std::string room_group(const std::string& room) { return room_group_prefi
 inline std::string room_of(const std::string& group) {
   return group.rfind(room_group_prefix, 0) == 0 ? group.substr(room_group_prefix.size()) : std::string{};
 }
+/// Each connection joins the group of its user's inbox: a restarted chat
+/// server finds its node's connections of each user there.
+inline const std::string inbox_group_prefix = "inbox:";
+inline std::string inbox_group(const std::string& user) { return inbox_group_prefix + user; }
+/// The user whose inbox group `group` is; empty for other groups.
+inline std::string inbox_user_of(const std::string& group) {
+  return group.rfind(inbox_group_prefix, 0) == 0 ? group.substr(inbox_group_prefix.size()) : std::string{};
+}
+/// Groups whose names say who writes to whom (DM rooms) or who is online
+/// (inboxes): in no public view (/api/cluster, /metrics).
+bool private_group(const std::string& group);
 /// Every chat server joins it under its node's name: the node monitor names
 /// peers by it.
 inline const std::string chat_servers_group = "chat_servers";
 
-/// The groups a peer may name: "chat_servers", or "room:NAME" with a valid
-/// room name (the scope's group rule).
+/// The groups a peer may name: "chat_servers", "room:NAME" with a valid
+/// room name, or "inbox:USER" with a valid user name (the scope's group rule).
 bool valid_group(const std::string& group);
 
 /// What a subscriber gets per room.
@@ -145,13 +162,16 @@ using chat_server_base = pg_watcher_actor::extend<
   caf::reacts_to<unsubscribe_atom, std::vector<std::string>, caf::actor>,
   caf::reacts_to<publish_atom, std::uint64_t, message, caf::actor, bool>,
   caf::reacts_to<typing_atom, std::string, std::string, bool>,
-  caf::reacts_to<read_atom, std::string, std::string, std::string>,
+  caf::reacts_to<read_atom, std::string, std::string, std::string, caf::actor>,
+  caf::replies_to<inbox_atom, cluster::member>::with<std::string>,
   // the other nodes' chat servers
   caf::reacts_to<replicate_atom, message, std::vector<caf::actor>>,
   caf::reacts_to<replicate_batch_atom, std::uint64_t, std::vector<replicate_item>>,
   caf::reacts_to<replicated_atom, std::uint64_t, std::vector<message>>,
   caf::reacts_to<relay_atom, std::string, std::string, std::string, std::string, std::vector<caf::actor>>,
   caf::replies_to<pull_atom, room_marks, std::string, std::string>::with<pull_page>,
+  caf::reacts_to<read_mark_atom, read_mark>,
+  caf::replies_to<read_marks_atom, std::string, std::string>::with<std::vector<read_mark>>,
   // discovery, once its first round is over
   caf::reacts_to<resolved_atom, std::vector<caf::node_id>>,
   // /healthz
@@ -169,7 +189,7 @@ using connection_base = caf::typed_actor<
   // the chat server, directly or through a fan-out shard
   caf::reacts_to<deliver_atom, std::string, std::string, protocol::frame_ptr>,
   caf::reacts_to<push_atom, std::string, protocol::frame_ptr>,
-  caf::reacts_to<published_atom, std::uint64_t, publish_result>>;
+  caf::reacts_to<published_atom, std::uint64_t, publish_result>, caf::reacts_to<notify_atom, protocol::frame_ptr>>;
 
 /// A fan-out shard: hands one prebuilt message (deliver or push) to each
 /// connection in the list. Untyped itself, since what it forwards is a

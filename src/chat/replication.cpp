@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "chat/inbox_updates.hpp"
 #include "chat/membership.hpp"
 #include "protocol/frames.hpp"
 
@@ -18,6 +19,7 @@ void complete(self_ptr self, pending_publish& p, const message& m, const std::st
   self->state.unfinished->finish(p.msg.id);
   observe_lag(self, m);
   push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
+  conversation_changed(self, m, p.starts_conversation);
   answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
 }
 
@@ -239,9 +241,10 @@ void expire_batches(self_ptr self) {
 /// server the message and exactly the recipients it has (one message
 /// per node, never re-resolved there: that is how the duplicate bug was
 /// born). The ack waits for the first peer to confirm.
-void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq) {
+void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq, bool starts_conversation) {
   auto& st = self->state;
   auto p = std::make_shared<pending_publish>();
+  p->starts_conversation = starts_conversation;
   p->seq = seq;
   p->msg = m;
   p->frame = protocol::message_frame(m);
@@ -278,6 +281,7 @@ void replicate(self_ptr self, const message& m, const caf::actor& sender, std::u
 std::optional<message> on_replicate(self_ptr self, const message& m, const std::vector<caf::actor>& recipients) {
   auto& st = self->state;
   st.clock.observe(m.ts);
+  bool starts = starts_conversation(self, m);
   auto r = stored(self, st.store->insert(m));
   if (r == room_history::insert_result::failed)
     return std::nullopt;
@@ -290,6 +294,7 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
     return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
       || recently_joined(self, mem.actor, m.room);
   });
+  conversation_changed(self, m, starts);
   return m;
 }
 

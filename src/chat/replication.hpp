@@ -17,7 +17,8 @@ namespace chat::detail {
 
 /// Stores `m` (published by `sender` as its number `seq`) on every other
 /// node; acks and delivers locally once a peer confirmed it, or at once alone.
-void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq);
+void replicate(self_ptr self, const message& m, const caf::actor& sender, std::uint64_t seq,
+               bool starts_conversation = false);
 
 /// Sends everything queued for `cs` as one batch (see the outbox).
 void send_batch(self_ptr self, const chat_server_actor& cs);

@@ -4,6 +4,8 @@
 //
 //   'm' room-length(2) room id          -> ts(8) user text client_id (each length-prefixed)
 //   'r' room-length(2) room user-length(2) user client_id -> id    (retry keys)
+//   'c' user-length(2) user room        -> id of the room's newest message (a DM conversation of user)
+//   'k' room-length(2) room user        -> id (the user's read mark in a DM room)
 //   'v'                                 -> format name and version
 //
 // A room's messages sort by id, which is history order (an id starts with
@@ -59,6 +61,42 @@ inline std::string retry_key(std::string_view room, std::string_view user, std::
   k.append(user);
   k.append(client_id);
   return k;
+}
+
+/// Every key of one user's conversation index starts with this.
+inline std::string conversation_prefix(std::string_view user) {
+  std::string k;
+  k.reserve(3 + user.size());
+  k.push_back('c');
+  put_u16(k, user.size());
+  k.append(user);
+  return k;
+}
+
+inline std::string conversation_key(std::string_view user, std::string_view room) {
+  return conversation_prefix(user).append(room);
+}
+
+inline constexpr std::string_view read_mark_tag = "k";
+
+inline std::string read_mark_key(std::string_view room, std::string_view user) {
+  std::string k;
+  k.reserve(3 + room.size() + user.size());
+  k.append(read_mark_tag);
+  put_u16(k, room.size());
+  k.append(room);
+  k.append(user);
+  return k;
+}
+
+/// The (room, user) of a read mark key; nullopt for any other key.
+inline std::optional<std::pair<std::string_view, std::string_view>> parse_read_mark_key(std::string_view k) {
+  if (k.size() < 3 || k[0] != read_mark_tag[0])
+    return std::nullopt;
+  auto len = (static_cast<std::size_t>(static_cast<unsigned char>(k[1])) << 8) | static_cast<unsigned char>(k[2]);
+  if (k.size() < 3 + len)
+    return std::nullopt;
+  return std::pair{k.substr(3, len), k.substr(3 + len)};
 }
 
 /// The room and id of a message key; nullopt for any other key.

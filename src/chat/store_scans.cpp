@@ -145,4 +145,27 @@ std::size_t scan_trim(rocksdb::Iterator& it, const std::string& room, std::size_
   return dropped;
 }
 
+std::vector<conversation_ref> scan_conversations(rocksdb::Iterator& it, const std::string& user) {
+  auto prefix = keys::conversation_prefix(user);
+  std::vector<conversation_ref> all;
+  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next())
+    all.push_back({it.key().ToString().substr(prefix.size()), it.value().ToString()});
+  return all;
+}
+
+std::vector<read_mark> scan_read_marks(rocksdb::Iterator& it, const std::string& after_room,
+                                       const std::string& after_user, std::size_t max) {
+  std::vector<read_mark> out;
+  auto from = after_room.empty() ? std::string(keys::read_mark_tag) : keys::read_mark_key(after_room, after_user);
+  for (it.Seek(from); it.Valid() && out.size() < max; it.Next()) {
+    auto parsed = keys::parse_read_mark_key(it.key().ToStringView());
+    if (!parsed)
+      break; // past the read marks
+    if (parsed->first == after_room && parsed->second == after_user)
+      continue;
+    out.push_back({std::string(parsed->first), std::string(parsed->second), it.value().ToString()});
+  }
+  return out;
+}
+
 } // namespace chat

@@ -49,6 +49,14 @@ struct pull_request {
 /// has nothing of.
 pull_page scan_pull(rocksdb::Iterator& it, const pull_request& req);
 
+/// Every DM conversation filed under `user`, in room order.
+std::vector<conversation_ref> scan_conversations(rocksdb::Iterator& it, const std::string& user);
+
+/// Up to `max` read marks after (after_room, after_user) in key order; from
+/// the first with an empty after_room.
+std::vector<read_mark> scan_read_marks(rocksdb::Iterator& it, const std::string& after_room,
+                                       const std::string& after_user, std::size_t max);
+
 /// Adds to `batch` the deletion of what lies beyond the newest `keep`
 /// messages of `room` (and their retry keys); returns how many.
 std::size_t scan_trim(rocksdb::Iterator& it, const std::string& room, std::size_t keep, rocksdb::WriteBatch& batch);

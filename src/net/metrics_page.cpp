@@ -97,7 +97,7 @@ void room_gauges(families& f, server_context& ctx, const cluster_info& info,
     f.gauge("chat_history_messages", history_help, static_cast<double>(total));
   }
   for (const auto& [group, n] : info.group_sizes)
-    if (room_of(group).empty() || (per_room(ctx) && !protocol::is_dm_room(room_of(group))))
+    if (!private_group(group) && (room_of(group).empty() || per_room(ctx)))
       f.gauge("chat_group_members", "Members of a process group, cluster-wide.", static_cast<double>(n),
               {{"group", group}});
 }

@@ -59,10 +59,10 @@ json cluster_json(server_context& ctx) {
       peer["url"] = p.url;
     peers.push_back(std::move(peer));
   }
-  // DM room names say who writes to whom: never in a public view.
+  // DM rooms and inboxes say who writes to whom and who is online: never in
+  // a public view.
   for (auto it = info.group_sizes.begin(); it != info.group_sizes.end();) {
-    auto room = room_of(it->first);
-    bool hide = !room.empty() && (rooms_hidden(ctx) || protocol::is_dm_room(room));
+    bool hide = private_group(it->first) || (!room_of(it->first).empty() && rooms_hidden(ctx));
     it = hide ? info.group_sizes.erase(it) : std::next(it);
   }
   return {{"node", ctx.cfg.node_name},

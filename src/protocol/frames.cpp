@@ -19,7 +19,7 @@ std::string welcome_frame(const std::string& node, const std::string& session, c
                {"session", session},
                {"user", user},
                {"protocol", 1},
-               {"features", json::array({"scrollback"})},
+               {"features", json::array({"scrollback", "dm"})},
                {"limits",
                 {{"max_frame_bytes", l.max_frame_bytes},
                  {"max_text_chars", l.max_text_chars},
@@ -46,6 +46,25 @@ std::string scrollback_frame(const std::string& room, const std::string& before,
   for (const auto& m : messages)
     arr.push_back(message_json(m));
   return dump({{"type", "history"}, {"room", room}, {"before", before}, {"messages", std::move(arr)}, {"more", more}});
+}
+
+namespace {
+
+json conversation_json(const conversation& c) {
+  return {{"room", c.room}, {"user", c.user}, {"unread", c.unread}, {"last", message_json(c.last)}};
+}
+
+} // namespace
+
+std::string inbox_frame(const std::vector<conversation>& conversations) {
+  json arr = json::array();
+  for (const auto& c : conversations)
+    arr.push_back(conversation_json(c));
+  return dump({{"type", "inbox"}, {"conversations", std::move(arr)}});
+}
+
+std::string inbox_update_frame(const conversation& c) {
+  return dump({{"type", "inbox_update"}, {"conversation", conversation_json(c)}});
 }
 
 std::string unsubscribed_frame(const std::string& room) { return dump({{"type", "unsubscribed"}, {"room", room}}); }

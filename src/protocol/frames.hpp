@@ -25,6 +25,14 @@ struct limits_info {
   std::size_t max_queue_bytes;
 };
 
+/// One DM conversation as a user sees it (protocol 1.1, inbox).
+struct conversation {
+  std::string room;
+  std::string user; ///< the other party
+  std::size_t unread = 0;
+  message last; ///< the newest message
+};
+
 /// The message object as it appears in `message` and inside `history`.
 nlohmann::json message_json(const message& m);
 
@@ -41,6 +49,9 @@ std::string ack_frame(const nlohmann::json& client_id, const std::string& id, st
 std::string typing_frame(const std::string& room, const std::string& user, bool start);
 std::string read_receipt_frame(const std::string& room, const std::string& user, const std::string& id);
 std::string presence_frame(const std::string& room, const std::string& user, bool join);
+/// The user's conversations, newest activity first: right after `welcome`.
+std::string inbox_frame(const std::vector<conversation>& conversations);
+std::string inbox_update_frame(const conversation& c);
 std::string pong_frame(const nlohmann::json& t);
 std::string error_frame(error_code code, const std::string& message, const nlohmann::json& ref);
 std::string notice_frame(const std::string& code, const std::string& message);

@@ -1,7 +1,7 @@
 // Direct-message rooms (protocol 1.1), on three nodes: only the two users of
 // dm:A:B (A < B) may hold it, any other dm: name is bad_request, a token's
 // room list does not keep its user out of their own DM rooms, and DM room
-// names appear in no public view. (The inbox is not served yet.)
+// names appear in no public view (the inbox: tests/integration/inbox.test.mjs).
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
@@ -98,7 +98,7 @@ test('a dm: name that is not dm:A:B with A < B is bad_request, by subscribe and 
   await cx.awaitJoined([longest]);
 });
 
-test('DM room names appear in no public view, and their history is not served over HTTP without tokens', async () => {
+test('DM room names and inbox groups appear in no public view, and their history is not served over HTTP without tokens', async () => {
   const { a, b, room } = pair();
   const ca = await connect(nodes[0], { user: a, rooms: [room] });
   await ca.awaitJoined([room]);
@@ -112,6 +112,8 @@ test('DM room names appear in no public view, and their history is not served ov
   for (const n of nodes) {
     const groups = Object.keys((await clusterInfo(n)).groups);
     assert.ok(!groups.some((g) => g.startsWith('room:dm:')), `${n.name} lists a DM room: ${groups}`);
+    // Nor who is online: every connection is in its user's inbox group.
+    assert.ok(!groups.some((g) => g.startsWith('inbox:')), `${n.name} lists an inbox group: ${groups}`);
   }
   const res = await getJson(nodes[0].url(`/api/rooms/${encodeURIComponent(room)}/history`));
   assert.equal(res.status, 403, res.text);

@@ -76,7 +76,7 @@ async function pairWithData(prefix, flags = {}) {
 test('welcome lists the scrollback feature', async () => {
   const node = await (await makeNode({ name: 'feat', flags: { 'data-dir': dataDir('feat') } })).start();
   const c = await connect(node, { user: unique('f') });
-  assert.deepEqual(c.welcome.features, ['scrollback']);
+  assert.deepEqual(c.welcome.features, ['scrollback', 'dm']);
   assert.equal(c.welcome.protocol, 1);
 });
 

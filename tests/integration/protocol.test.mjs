@@ -59,8 +59,8 @@ test('without rooms= a connection is subscribed to lobby: subscribed (own user a
   assert.ok(Array.isArray(lobby.history.messages));
   assert.equal(lobby.history.gap, false);
   assert.deepEqual(
-    c.frames.slice(0, 3).map((f) => f.type),
-    ['welcome', 'subscribed', 'history'],
+    c.frames.slice(0, 4).map((f) => f.type),
+    ['welcome', 'inbox', 'subscribed', 'history'],
   );
 });
 
@@ -69,7 +69,7 @@ test('rooms= (empty) subscribes to nothing', async () => {
   await c.ping();
   assert.deepEqual(
     c.frames.map((f) => f.type),
-    ['welcome', 'pong'],
+    ['welcome', 'inbox', 'pong'],
   );
   await c.send({ type: 'message', room: 'lobby', text: 'hi', client_id: 'nope-1' });
   const err = await c.next('error');

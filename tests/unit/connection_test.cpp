@@ -96,7 +96,8 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("typing:" + room + ":" + user + ":" + (start ? "start" : "stop"));
     },
-    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id) {
+    [=](chat::inbox_atom, const chat::cluster::member&) { return chat::protocol::inbox_frame({}); },
+    [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("read:" + room + ":" + user + ":" + id);
     },
@@ -157,6 +158,7 @@ struct connection_fixture : actor_fixture {
   /// server keeps without answering (client_id "hold"), once it has it.
   void send_held_publish() {
     REQUIRE(next()["type"] == "welcome");
+    REQUIRE(next()["type"] == "inbox");
     next();
     next();
     send(json{{"type", "message"}, {"room", "lobby"}, {"text", "held"}, {"client_id", "hold"}});
@@ -182,7 +184,8 @@ json message(const std::string& room, const std::string& text, const json& clien
 
 } // namespace
 
-TEST_CASE_FIXTURE(connection_fixture, "connection: welcome, then subscribed and history for the rooms at connect") {
+TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: welcome, the inbox, then subscribed and history for the rooms at connect") {
   connect(config({"lobby", "b"}));
   auto w = next();
   CHECK(w["type"] == "welcome");
@@ -190,6 +193,9 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: welcome, then subscribed and 
   CHECK(w["node"] == "n1");
   CHECK(w["session"] == "s1");
   CHECK(w["limits"]["max_text_chars"] == 10);
+  auto inbox = next();
+  CHECK(inbox["type"] == "inbox");
+  CHECK(inbox["conversations"] == json::array());
   for (const char* room : {"lobby", "b"}) {
     auto s = next();
     CHECK(s["type"] == "subscribed");
@@ -207,6 +213,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: welcome, then subscribed and 
 TEST_CASE_FIXTURE(connection_fixture, "connection: parse errors come back as error frames") {
   connect(config({}));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   send(std::string("{nope"));
   check_error(next(), "bad_json", nullptr);
   send(json{{"type", "Message"}});
@@ -221,6 +228,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: parse errors come back as err
 TEST_CASE_FIXTURE(connection_fixture, "connection: ping is answered with pong echoing t") {
   connect(config({}));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   send(json{{"type", "ping"}, {"t", {{"k", 1}}}});
   auto p = next();
   CHECK(p["type"] == "pong");
@@ -232,6 +240,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: ping is answered with pong ec
 TEST_CASE_FIXTURE(connection_fixture, "connection: not_subscribed, after the frame's own errors") {
   connect(config({"lobby"}));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   next();
   next();
   send(message("other", "hi"));
@@ -258,6 +267,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: not_subscribed, after the fra
 TEST_CASE_FIXTURE(connection_fixture, "connection: a publish is acked with the server's id and ts") {
   connect(config({"lobby"}));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   next();
   next();
   send(message("lobby", "hello", "c1"));
@@ -300,6 +310,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a publish is acked with the s
 TEST_CASE_FIXTURE(connection_fixture, "connection: the rate limit refuses past the burst") {
   connect(config({"lobby"}, 0.001, 2));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   next();
   next();
   send(message("lobby", "1"));
@@ -316,6 +327,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: the rate limit refuses past t
 TEST_CASE_FIXTURE(connection_fixture, "connection: a deduplicated retry costs no rate budget") {
   connect(config({"lobby"}, 0.001, 1));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   next();
   next();
   send(message("lobby", "first try", "dup"));
@@ -364,6 +376,7 @@ TEST_CASE_FIXTURE(connection_fixture,
 TEST_CASE_FIXTURE(connection_fixture, "connection: not_subscribed costs no rate budget") {
   connect(config({"lobby"}, 0.001, 1));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   next();
   next();
   send(message("other", "x"));
@@ -375,6 +388,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: not_subscribed costs no rate 
 TEST_CASE_FIXTURE(connection_fixture, "connection: subscribe, unsubscribe, typing and read") {
   connect(config({}));
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   send(json{{"type", "subscribe"}, {"rooms", {"a", "b"}}});
   CHECK(next()["room"] == "a");
   CHECK(next()["type"] == "history");
@@ -415,6 +429,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a token's rooms restrict subs
   cc.allowed_rooms = std::set<std::string>{"a"};
   connect(cc);
   REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
   send(json{{"type", "subscribe"}, {"rooms", {"a", "b"}}});
   check_error(next(), "unauthorized", "subscribe");
   send(message("a", "x"));

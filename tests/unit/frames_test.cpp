@@ -89,7 +89,7 @@ TEST_CASE("welcome frame") {
   limits_info l{65536, 4000, 50, 20.0, 40.0, 4194304};
   auto j = parsed(welcome_frame("n1", "s-9", "ann", l));
   CHECK(keys(j) == strings{"features", "limits", "node", "protocol", "session", "type", "user"});
-  CHECK(j["features"] == json::array({"scrollback"}));
+  CHECK(j["features"] == json::array({"scrollback", "dm"}));
   CHECK(j["type"] == "welcome");
   CHECK(j["node"] == "n1");
   CHECK(j["session"] == "s-9");

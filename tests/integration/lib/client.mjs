@@ -259,7 +259,8 @@ export class ChatClient {
 
 /**
  * Opens a WebSocket to `node` and, by default, waits for `welcome` (which
- * is checked to be the first frame and is then kept in client.welcome).
+ * is checked to be the first frame and is then kept in client.welcome) and
+ * for `inbox` (checked to be the second, kept in client.inboxFrame).
  *
  * rooms: undefined leaves `rooms` out of the URL (the default room), an array
  * is joined with ',', a string is sent as-is ('' gives `rooms=`).
@@ -292,6 +293,11 @@ export async function connect(node, { user, rooms, query = {}, waitWelcome = tru
     const welcome = await client.next('welcome', timeoutMs);
     assert.equal(client.frames[0], welcome, `${client.label}: welcome must be the first frame, got ${brief(client.frames[0])}`);
     client.welcome = welcome;
+    // Protocol 1.1: `inbox` comes next, before any `subscribed` (or, while
+    // the node's chat server restarts, an error with ref "inbox").
+    const inbox = await client.next((f) => f.type === 'inbox' || (f.type === 'error' && f.ref === 'inbox'), timeoutMs);
+    assert.equal(client.frames[1], inbox, `${client.label}: inbox must come right after welcome, got ${brief(client.frames[1])}`);
+    client.inboxFrame = inbox;
   }
   return client;
 }
