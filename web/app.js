@@ -701,13 +701,7 @@ function renderDms() {
   });
   const items = dms.map((dm) => {
     dm.el ??= dmElement(dm);
-    const selected = dm.room === state.current;
-    dm.el.classList.toggle('selected', selected);
-    dm.el.select.setAttribute('aria-current', selected ? 'true' : 'false');
-    dm.el.unread.textContent = String(dm.unread);
-    dm.el.unread.setAttribute('aria-label', `${dm.unread} unread`);
-    dm.el.unread.hidden = dm.unread === 0;
-    return dm.el;
+    return markEntry(dm.el, dm.room === state.current, dm.unread);
   });
   syncChildren(ui.dmList, items);
   ui.dmTitle.hidden = items.length === 0;
@@ -748,17 +742,21 @@ function roomElement(room) {
   return Object.assign(el('li', { 'data-testid': 'room-item', 'data-room': room.name, class: 'room' }, select, leave), { select, unread });
 }
 
+// A room's or a conversation's entry: selected or not, and its unread badge.
+function markEntry(item, selected, unread) {
+  item.classList.toggle('selected', selected);
+  item.select.setAttribute('aria-current', selected ? 'true' : 'false');
+  item.unread.textContent = String(unread);
+  item.unread.setAttribute('aria-label', `${unread} unread`);
+  item.unread.hidden = unread === 0;
+  return item;
+}
+
 function renderRooms() {
   const items = [...state.rooms.values()].filter((room) => !isDm(room.name)).map((room) => {
     room.el ??= roomElement(room);
-    const selected = room.name === state.current;
-    room.el.classList.toggle('selected', selected);
     room.el.classList.toggle('pending', !room.subscribed);
-    room.el.select.setAttribute('aria-current', selected ? 'true' : 'false');
-    room.el.unread.textContent = String(room.unread);
-    room.el.unread.setAttribute('aria-label', `${room.unread} unread`);
-    room.el.unread.hidden = room.unread === 0;
-    return room.el;
+    return markEntry(room.el, room.name === state.current, room.unread);
   });
   syncChildren(ui.roomList, items);
   renderTitle();

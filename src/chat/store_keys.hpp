@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "protocol/message.hpp"
 
@@ -29,15 +30,30 @@ inline void put_u16(std::string& out, std::size_t n) {
   out.push_back(static_cast<char>(n & 0xff));
 }
 
-/// Every key of one room's messages starts with this.
-inline std::string room_prefix(std::string_view room) {
+/// A key kind's tag, then a length-prefixed name: how every kind of key
+/// but the version starts.
+inline std::string tagged(char tag, std::string_view name) {
   std::string k;
-  k.reserve(3 + room.size());
-  k.push_back('m');
-  put_u16(k, room.size());
-  k.append(room);
+  k.reserve(3 + name.size());
+  k.push_back(tag);
+  put_u16(k, name.size());
+  k.append(name);
   return k;
 }
+
+/// The name of a key `tagged` with `tag`, and what follows it; nullopt for
+/// a key of another kind.
+inline std::optional<std::pair<std::string_view, std::string_view>> split_tagged(std::string_view k, char tag) {
+  if (k.size() < 3 || k[0] != tag)
+    return std::nullopt;
+  auto len = (static_cast<std::size_t>(static_cast<unsigned char>(k[1])) << 8) | static_cast<unsigned char>(k[2]);
+  if (k.size() < 3 + len)
+    return std::nullopt;
+  return std::pair{k.substr(3, len), k.substr(3 + len)};
+}
+
+/// Every key of one room's messages starts with this.
+inline std::string room_prefix(std::string_view room) { return tagged('m', room); }
 
 /// Sorts after every message key of the room (ids are printable ASCII).
 inline std::string room_end(std::string_view room) { return room_prefix(room) + '\xff'; }
@@ -52,11 +68,7 @@ inline std::string ts_key(std::string_view room, std::int64_t ts) {
 }
 
 inline std::string retry_key(std::string_view room, std::string_view user, std::string_view client_id) {
-  std::string k;
-  k.reserve(5 + room.size() + user.size() + client_id.size());
-  k.push_back('r');
-  put_u16(k, room.size());
-  k.append(room);
+  auto k = tagged('r', room);
   put_u16(k, user.size());
   k.append(user);
   k.append(client_id);
@@ -64,39 +76,21 @@ inline std::string retry_key(std::string_view room, std::string_view user, std::
 }
 
 /// Every key of one user's conversation index starts with this.
-inline std::string conversation_prefix(std::string_view user) {
-  std::string k;
-  k.reserve(3 + user.size());
-  k.push_back('c');
-  put_u16(k, user.size());
-  k.append(user);
-  return k;
-}
+inline std::string conversation_prefix(std::string_view user) { return tagged('c', user); }
 
 inline std::string conversation_key(std::string_view user, std::string_view room) {
   return conversation_prefix(user).append(room);
 }
 
-inline constexpr std::string_view read_mark_tag = "k";
+inline constexpr char read_mark_tag = 'k';
 
 inline std::string read_mark_key(std::string_view room, std::string_view user) {
-  std::string k;
-  k.reserve(3 + room.size() + user.size());
-  k.append(read_mark_tag);
-  put_u16(k, room.size());
-  k.append(room);
-  k.append(user);
-  return k;
+  return tagged(read_mark_tag, room).append(user);
 }
 
 /// The (room, user) of a read mark key; nullopt for any other key.
 inline std::optional<std::pair<std::string_view, std::string_view>> parse_read_mark_key(std::string_view k) {
-  if (k.size() < 3 || k[0] != read_mark_tag[0])
-    return std::nullopt;
-  auto len = (static_cast<std::size_t>(static_cast<unsigned char>(k[1])) << 8) | static_cast<unsigned char>(k[2]);
-  if (k.size() < 3 + len)
-    return std::nullopt;
-  return std::pair{k.substr(3, len), k.substr(3 + len)};
+  return split_tagged(k, read_mark_tag);
 }
 
 /// The room and id of a message key; nullopt for any other key.
@@ -106,12 +100,10 @@ struct parsed_key {
 };
 
 inline std::optional<parsed_key> parse_message_key(std::string_view k) {
-  if (k.size() < 3 || k[0] != 'm')
+  auto parts = split_tagged(k, 'm');
+  if (!parts)
     return std::nullopt;
-  auto len = (static_cast<std::size_t>(static_cast<unsigned char>(k[1])) << 8) | static_cast<unsigned char>(k[2]);
-  if (k.size() < 3 + len)
-    return std::nullopt;
-  return parsed_key{k.substr(3, len), k.substr(3 + len)};
+  return parsed_key{parts->first, parts->second};
 }
 
 inline void put_field(std::string& out, std::string_view s) {

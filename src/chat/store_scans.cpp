@@ -156,7 +156,7 @@ std::vector<conversation_ref> scan_conversations(rocksdb::Iterator& it, const st
 std::vector<read_mark> scan_read_marks(rocksdb::Iterator& it, const std::string& after_room,
                                        const std::string& after_user, std::size_t max) {
   std::vector<read_mark> out;
-  auto from = after_room.empty() ? std::string(keys::read_mark_tag) : keys::read_mark_key(after_room, after_user);
+  auto from = after_room.empty() ? std::string(1, keys::read_mark_tag) : keys::read_mark_key(after_room, after_user);
   for (it.Seek(from); it.Valid() && out.size() < max; it.Next()) {
     auto parsed = keys::parse_read_mark_key(it.key().ToStringView());
     if (!parsed)

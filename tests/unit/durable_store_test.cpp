@@ -15,23 +15,13 @@
 #include <unistd.h>
 
 #include "chat/durable_store.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using chat::message;
 using result = chat::room_history::insert_result;
 
 namespace {
-
-/// A fresh directory, removed at the end of the test case.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("chatd-unit-store-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 /// A message whose id carries its ts, as the nodes make them.
 message at(std::int64_t ts, const std::string& room = "r", const std::string& client_id = "",

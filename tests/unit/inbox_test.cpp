@@ -9,26 +9,15 @@
 #include <filesystem>
 #include <functional>
 
-#include <unistd.h>
-
 #include "chat/durable_store.hpp"
 #include "chat/inbox.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using chat::message;
 using mark_result = chat::history_store::mark_result;
 
 namespace {
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("chatd-unit-inbox-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    fs::remove_all(path);
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 /// A message whose id carries its ts, as the nodes make them.
 message msg(std::int64_t ts, const std::string& room, const std::string& user) {
@@ -55,7 +44,7 @@ void on_each_store(const std::function<void(chat::history_store&)>& body) {
     body(*s);
   }
   SUBCASE("durable store") {
-    temp_dir d;
+    temp_dir d{"inbox"};
     auto s = open_durable(d.path);
     body(*s);
   }
@@ -158,7 +147,7 @@ TEST_CASE("inbox: contains, and read marks page in (room, user) order for a peer
 }
 
 TEST_CASE("inbox: the on-disk store keeps conversations and read marks across a reopen") {
-  temp_dir d;
+  temp_dir d{"inbox"};
   {
     auto s = open_durable(d.path);
     s->insert(msg(1, ab, "bob"));
