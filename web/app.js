@@ -31,6 +31,7 @@ const MAX_KEPT = 500;             // messages kept per room in memory
 const HISTORY_PAGE = 50;          // older messages asked for per scrollback request
 const HISTORY_TIMEOUT_MS = 10_000; // no answer this long: forget the request, ask again later
 const LOAD_OLDER_PX = 150;        // ask once the list is scrolled this close to its top
+const PROFILE_REFRESH_MS = 30_000; // a profile shown is re-read this often
 const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current', nodes: 'chat.nodes' };
 // Unsent messages belong to the user who wrote them.
 const outboxKey = () => `chat.outbox.${state.user}`;
@@ -39,6 +40,8 @@ const state = {
   user: null,
   rooms: new Map(),   // name -> room (see newRoom), in the order shown
   dms: new Map(),     // DM room -> { room, user, unread, last }: the inbox (protocol 1.1)
+  profiles: new Map(), // user -> { name, status, at (when read), loading }
+  profileVersion: 0,  // bumped when a profile shown changes: rows are rebuilt
   current: null,      // the room shown
   ws: null,
   conn: 'disconnected', // connected | reconnecting | disconnected
@@ -68,6 +71,8 @@ const ui = {
   typing: byTestId('typing-indicator'), composer: $('#composer'), input: byTestId('message-input'),
   send: byTestId('send-button'), presence: byTestId('presence-list'), peopleCount: $('#people-count'),
   dmList: byTestId('dm-list'), dmTitle: $('#dm-title'), peopleHint: $('#people-hint'),
+  profileForm: $('#profile-form'), profileName: byTestId('profile-name-input'),
+  profileStatus: $('#profile-status-input'), profileSave: byTestId('profile-save'),
   toasts: $('#toasts'),
 };
 
@@ -689,7 +694,7 @@ function dmElement(dm) {
   const unread = el('span', { 'data-testid': 'dm-unread', class: 'unread', hidden: '' });
   const select = el('button', { type: 'button', class: 'room-select', onclick: () => joinRoom(dm.room) },
     el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(dm.user)}`, text: dm.user.slice(0, 1).toUpperCase() }),
-    el('span', { class: 'room-name', text: dm.user }), unread);
+    el('span', { class: 'room-name', text: displayName(dm.user) }), unread);
   return Object.assign(el('li', { 'data-testid': 'dm-item', 'data-room': dm.room, 'data-user': dm.user, class: 'room dm' }, select), { select, unread });
 }
 
@@ -701,11 +706,78 @@ function renderDms() {
   });
   const items = dms.map((dm) => {
     dm.el ??= dmElement(dm);
+    dm.el.select.querySelector('.room-name').textContent = displayName(dm.user);
     return markEntry(dm.el, dm.room === state.current, dm.unread);
   });
   syncChildren(ui.dmList, items);
   ui.dmTitle.hidden = items.length === 0;
   renderTitle();
+}
+
+// ---------- profiles (HTTP: /api/users/USER/profile) ----------
+
+function profileUrl(user) {
+  const token = new URLSearchParams(location.search).get('token');
+  return `${location.origin}/api/users/${encodeURIComponent(user)}/profile${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+}
+
+// The name to show for `user`: their display name once read, else the
+// user name. Reading is started here, at most every PROFILE_REFRESH_MS.
+function displayName(user) {
+  let p = state.profiles.get(user);
+  if (!p) { p = { name: '', status: '', at: 0, loading: false }; state.profiles.set(user, p); }
+  if (!p.loading && Date.now() - p.at > PROFILE_REFRESH_MS) loadProfile(user, p);
+  return p.name || user;
+}
+
+function statusOf(user) {
+  return state.profiles.get(user)?.status || '';
+}
+
+async function loadProfile(user, p) {
+  p.loading = true;
+  try {
+    const res = await fetch(profileUrl(user), { signal: AbortSignal.timeout(5000) });
+    if (res.ok) profileRead(user, await res.json());
+  } catch { /* shown by user name meanwhile */ }
+  p.loading = false;
+  p.at = Date.now();
+}
+
+function profileRead(user, body) {
+  const p = state.profiles.get(user) ?? { loading: false };
+  const name = typeof body.name === 'string' ? body.name : '';
+  const status = typeof body.status === 'string' ? body.status : '';
+  const changed = p.name !== name || p.status !== status;
+  state.profiles.set(user, { ...p, name, status, at: Date.now() });
+  if (user === state.user && document.activeElement !== ui.profileName && document.activeElement !== ui.profileStatus) {
+    ui.profileName.value = name;
+    ui.profileStatus.value = status;
+  }
+  if (!changed) return;
+  state.profileVersion++;
+  renderDms();
+  renderMessages();
+  renderPresence();
+}
+
+async function saveProfile() {
+  ui.profileSave.disabled = true;
+  try {
+    const res = await fetch(profileUrl(state.user), {
+      method: 'PUT', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: ui.profileName.value.trim(), status: ui.profileStatus.value.trim() }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) { toast(`${body.error || res.status}: ${body.message || 'profile not saved'}`); return; }
+    profileRead(state.user, body);
+    toast('Profile saved');
+  } catch {
+    toast('Profile not saved: the node did not answer');
+  } finally {
+    ui.profileSave.disabled = false;
+  }
 }
 
 // ---------- rendering (user text only ever via textContent) ----------
@@ -797,7 +869,7 @@ function messageElement(m) {
   const row = el('li', { 'data-testid': 'message', 'data-user': m.user, class: `message${own ? ' own' : ''}` },
     el('div', { class: 'meta' },
       el('span', { class: 'avatar', 'aria-hidden': 'true', style: `--hue:${hue(m.user)}`, text: m.user.slice(0, 1).toUpperCase() }),
-      el('span', { class: 'user', text: m.user }),
+      el('span', { class: 'user', title: m.user, text: displayName(m.user) }),
       time ? el('time', { datetime: m.ts, title: time.full, text: time.short }) : '',
       stateText ? el('span', { class: `delivery ${m.state}`, title: m.state, text: stateText }) : ''),
     el('div', { class: 'text', text: m.text }),
@@ -871,7 +943,7 @@ function renderMessages({ prepended = false } = {}) {
   if (!room.messages.length) { ui.messages.replaceChildren(el('li', { class: 'empty', text: 'No messages yet. Say hi!' })); return; }
   // Rows are rebuilt only when their content changed (state, id, ts).
   const rows = room.messages.map((m) => {
-    const key = `${m.id}|${m.state}|${m.ts}`;
+    const key = `${m.id}|${m.state}|${m.ts}|${state.profileVersion}`;
     if (!m.el || m.elKey !== key) { m.el = messageElement(m); m.elKey = key; m.el.msg = m; }
     return m.el;
   });
@@ -901,11 +973,19 @@ function renderPresence() {
     el('li', { 'data-testid': 'presence-item', 'data-user': user, class: 'person' },
       // Anyone else is a button: it opens the conversation with them.
       user === state.user || isDm(room.name)
-        ? el('span', { class: 'person-name' }, avatar(user), el('span', { text: user === state.user ? `${user} (you)` : user }))
+        ? el('span', { class: 'person-name', title: statusOf(user) }, avatar(user), personLabel(user))
         : el('button', { type: 'button', class: 'person-name link-button', title: `Write to ${user}`, onclick: () => openDm(user) },
-          avatar(user), el('span', { text: user })))));
+          avatar(user), personLabel(user)))));
   ui.peopleCount.textContent = room ? `(${members.length})` : '';
   ui.peopleHint.hidden = !room || isDm(room.name) || members.length < 2;
+}
+
+// Display name (and "(you)"), then the status in small type.
+function personLabel(user) {
+  const name = displayName(user) + (user === state.user ? ' (you)' : '');
+  const status = statusOf(user);
+  return el('span', { class: 'person-label' }, el('span', { text: name }),
+    status ? el('small', { class: 'person-status', text: status }) : '');
 }
 
 function avatar(user) {
@@ -923,7 +1003,7 @@ function renderTyping() {
 
 function renderComposer() {
   const room = state.rooms.get(state.current);
-  ui.roomTitle.textContent = !room ? 'No room' : isDm(room.name) ? `@ ${dmPeer(room.name)}` : `# ${room.name}`;
+  ui.roomTitle.textContent = !room ? 'No room' : isDm(room.name) ? `@ ${displayName(dmPeer(room.name))}` : `# ${room.name}`;
   ui.input.disabled = !room;
   ui.send.disabled = !room || !ui.input.value.trim();
 }
@@ -1028,6 +1108,7 @@ function start(user) {
   ui.chatView.hidden = false;
   ui.me.hidden = false;
   ui.meName.textContent = user;
+  displayName(user); // fills the profile form once read
   selectRoom(state.current);
   connect();
   setConn('reconnecting');
@@ -1043,6 +1124,9 @@ function signOut() {
   state.ws = null;
   state.rooms.clear();
   state.dms.clear();
+  state.profiles.clear();
+  ui.profileName.value = '';
+  ui.profileStatus.value = '';
   state.current = null;
   state.welcomed = false;
   state.attempt = 0;
@@ -1101,6 +1185,7 @@ ui.input.addEventListener('input', () => { autosize(); renderComposer(); onUserT
 ui.input.addEventListener('blur', stopTyping);
 ui.messages.addEventListener('scroll', loadOlder, { passive: true });
 ui.signOut.addEventListener('click', signOut);
+ui.profileForm.addEventListener('submit', (e) => { e.preventDefault(); saveProfile(); });
 
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) { stopTyping(); return; }

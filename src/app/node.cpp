@@ -18,6 +18,7 @@
 #include "chat/durable_store.hpp"
 #include "chat/history_reader.hpp"
 #include "chat/messages.hpp"
+#include "chat/profile_store.hpp"
 #include "cluster/cluster_tls.hpp"
 #include "cluster/discovery.hpp"
 #include "cluster/node_monitor.hpp"
@@ -148,6 +149,10 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},
     {registry_name::history_reader,
      [store](caf::local_actor* sup) { return sup->spawn<caf::detached>(history_reader, store); }},
+    {registry_name::profile_store,
+     [store, node = cfg.node_name](caf::local_actor* sup) {
+       return caf::actor_cast<caf::actor>(sup->spawn(profile_store, store, node));
+     }},
   };
 }
 

@@ -166,15 +166,29 @@ public:
   }
 
   mark_result merge_read_mark(const read_mark& m) override {
+    return put_unless(keys::read_mark_key(m.room, m.user), m.id, [&](const std::string& id) { return m.id <= id; });
+  }
+
+  profile profile_of(const std::string& user) const override {
     std::shared_lock db_lock(db_mtx_);
-    std::lock_guard guard{mtx_}; // one merge at a time: read, compare, write
-    auto key = keys::read_mark_key(m.room, m.user);
-    std::string id;
-    if (get(key, id) && m.id <= id)
-      return mark_result::unchanged;
-    rocksdb::WriteBatch batch;
-    batch.Put(key, m.id);
-    return write(batch) ? mark_result::moved : mark_result::failed;
+    profile p{user, {}, {}, 0, {}};
+    std::string v;
+    if (get(keys::profile_key(user), v) && !keys::decode_profile(v, p))
+      p = profile{user, {}, {}, 0, {}};
+    return p;
+  }
+
+  mark_result merge_profile(const profile& p) override {
+    return put_unless(keys::profile_key(p.user), keys::encode_profile(p), [&](const std::string& v) {
+      profile kept;
+      return keys::decode_profile(v, kept) && !written_after(p, kept);
+    });
+  }
+
+  std::vector<profile> profiles(const std::string& after_user, std::size_t max) const override {
+    std::shared_lock db_lock(db_mtx_);
+    auto it = iterator();
+    return scan_profiles(*it, after_user, max);
   }
 
   std::vector<read_mark> read_marks(const std::string& after_room, const std::string& after_user,
@@ -300,6 +314,20 @@ private:
       spdlog::error("store: write to {} failed, publishes fail until it works again: {}", opts_.dir, st.ToString());
     writable_ = false;
     return false;
+  }
+
+  /// Writes `value` under `key` unless `keep_old(the value there)`: one
+  /// register merge (read, compare, write) at a time.
+  template <class KeepOld>
+  mark_result put_unless(const std::string& key, const std::string& value, KeepOld keep_old) {
+    std::shared_lock db_lock(db_mtx_);
+    std::lock_guard guard{mtx_};
+    std::string old;
+    if (get(key, old) && keep_old(old))
+      return mark_result::unchanged;
+    rocksdb::WriteBatch batch;
+    batch.Put(key, value);
+    return write(batch) ? mark_result::moved : mark_result::failed;
   }
 
   /// The room's cache entry, loaded with its newest messages if not held.

@@ -112,6 +112,29 @@ public:
     return {true, std::move(page->messages), page->more};
   }
 
+  profile profile_of(const std::string& user) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto it = profiles_.find(user);
+    return it == profiles_.end() ? profile{user, {}, {}, 0, {}} : it->second;
+  }
+
+  mark_result merge_profile(const profile& p) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto& kept = profiles_[p.user];
+    if (!written_after(p, kept))
+      return mark_result::unchanged;
+    kept = p;
+    return mark_result::moved;
+  }
+
+  std::vector<profile> profiles(const std::string& after_user, std::size_t max) const override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    std::vector<profile> out;
+    for (auto it = profiles_.upper_bound(after_user); it != profiles_.end() && out.size() < max; ++it)
+      out.push_back(it->second);
+    return out;
+  }
+
   room_marks marks() const override {
     std::lock_guard<std::mutex> guard{mtx_};
     room_marks out;
@@ -195,6 +218,7 @@ private:
   /// history is evicted (its conversation then shows once it has messages again).
   std::unordered_map<std::string, std::map<std::string, std::string>> conversations_;
   std::map<std::pair<std::string, std::string>, std::string> marks_; ///< (room, user) -> id
+  std::map<std::string, profile> profiles_;
 };
 
 } // namespace

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/profile.hpp"
 #include "chat/room_history.hpp"
 #include "protocol/message.hpp"
 
@@ -95,6 +96,15 @@ public:
   /// after_user): what a peer pulls.
   virtual std::vector<read_mark> read_marks(const std::string& after_room, const std::string& after_user,
                                             std::size_t max) const = 0;
+
+  // -- profiles ---------------------------------------------------------------
+
+  /// The user's profile; ts 0 when none was ever written.
+  virtual profile profile_of(const std::string& user) const = 0;
+  /// Keeps `p` if it was written after the stored one (last writer wins).
+  virtual mark_result merge_profile(const profile& p) = 0;
+  /// Up to `max` profiles in user order after `after_user`: what a peer pulls.
+  virtual std::vector<profile> profiles(const std::string& after_user, std::size_t max) const = 0;
 
   /// What this node holds, for a pull from a peer.
   virtual room_marks marks() const = 0;

@@ -5,7 +5,7 @@
 namespace chat {
 
 bool valid_group(const std::string& group) {
-  if (group == chat_servers_group)
+  if (group == chat_servers_group || group == profile_stores_group)
     return true;
   if (auto user = inbox_user_of(group); !user.empty())
     return protocol::valid_user(user);
@@ -31,6 +31,8 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<scrollback>("scrollback");
   cfg.add_message_type<read_mark>("read_mark");
   cfg.add_message_type<std::vector<read_mark>>("read_mark_vec");
+  cfg.add_message_type<profile>("profile");
+  cfg.add_message_type<std::vector<profile>>("profile_vec");
 }
 
 } // namespace chat

@@ -60,6 +60,12 @@ using pull_atom = caf::atom_constant<caf::atom("cs_pull")>;
 using read_mark_atom = caf::atom_constant<caf::atom("cs_mark")>;
 using read_marks_atom = caf::atom_constant<caf::atom("cs_marks")>;
 
+// the HTTP side -> profile store: a profile this node wrote, to replicate
+using profile_put_atom = caf::atom_constant<caf::atom("ps_put")>;
+// profile store <-> profile store
+using profile_merge_atom = caf::atom_constant<caf::atom("ps_merge")>;
+using profile_pull_atom = caf::atom_constant<caf::atom("ps_pull")>;
+
 // chat server -> itself
 using sweep_atom = caf::atom_constant<caf::atom("cs_sweep")>;
 using send_batches_atom = caf::atom_constant<caf::atom("cs_sendb")>;
@@ -80,6 +86,7 @@ using health_atom = caf::atom_constant<caf::atom("health")>;
 namespace registry_name {
 constexpr caf::atom_value chat_server = caf::atom("chatserver");
 constexpr caf::atom_value history_reader = caf::atom("histreader");
+constexpr caf::atom_value profile_store = caf::atom("profiles");
 } // namespace registry_name
 
 /// Group names.
@@ -100,6 +107,8 @@ inline std::string inbox_user_of(const std::string& group) {
 /// Groups whose names say who writes to whom (DM rooms) or who is online
 /// (inboxes): in no public view (/api/cluster, /metrics).
 bool private_group(const std::string& group);
+/// Every profile store joins it: how they find each other.
+inline const std::string profile_stores_group = "profile_stores";
 /// Every chat server joins it under its node's name: the node monitor names
 /// peers by it.
 inline const std::string chat_servers_group = "chat_servers";
@@ -190,6 +199,12 @@ using connection_base = caf::typed_actor<
   caf::reacts_to<deliver_atom, std::string, std::string, protocol::frame_ptr>,
   caf::reacts_to<push_atom, std::string, protocol::frame_ptr>,
   caf::reacts_to<published_atom, std::uint64_t, publish_result>, caf::reacts_to<notify_atom, protocol::frame_ptr>>;
+
+/// The profile store: what this node's HTTP side and the other nodes'
+/// profile stores send it, and the scope's notices.
+using profile_store_actor = pg_watcher_actor::extend<
+  caf::reacts_to<profile_put_atom, profile, local_proof>, caf::reacts_to<profile_merge_atom, profile>,
+  caf::replies_to<profile_pull_atom, std::string>::with<std::vector<profile>>, caf::reacts_to<tick_atom>>;
 
 /// A fan-out shard: hands one prebuilt message (deliver or push) to each
 /// connection in the list. Untyped itself, since what it forwards is a

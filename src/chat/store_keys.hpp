@@ -6,6 +6,7 @@
 //   'r' room-length(2) room user-length(2) user client_id -> id    (retry keys)
 //   'c' user-length(2) user room        -> id of the room's newest message (a DM conversation of user)
 //   'k' room-length(2) room user        -> id (the user's read mark in a DM room)
+//   'p' user-length(2) user             -> ts(8) node name status (each length-prefixed; a profile)
 //   'v'                                 -> format name and version
 //
 // A room's messages sort by id, which is history order (an id starts with
@@ -18,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "chat/profile.hpp"
 #include "protocol/message.hpp"
 
 namespace chat::store_keys {
@@ -113,12 +115,39 @@ inline void put_field(std::string& out, std::string_view s) {
   out.append(s);
 }
 
+inline void put_u64(std::string& out, std::uint64_t n) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((n >> shift) & 0xff));
+}
+
+/// Reads what put_u64 wrote at `pos`, and moves past it.
+inline bool get_u64(std::string_view v, std::size_t& pos, std::uint64_t& n) {
+  if (v.size() < pos + 8)
+    return false;
+  n = 0;
+  for (int i = 0; i < 8; ++i)
+    n = (n << 8) | static_cast<unsigned char>(v[pos++]);
+  return true;
+}
+
+/// Reads what put_field wrote at `pos`, and moves past it.
+inline bool get_field(std::string_view v, std::size_t& pos, std::string& out) {
+  if (v.size() < pos + 4)
+    return false;
+  std::uint32_t n = 0;
+  for (int i = 0; i < 4; ++i)
+    n = (n << 8) | static_cast<unsigned char>(v[pos++]);
+  if (v.size() < pos + n)
+    return false;
+  out.assign(v.substr(pos, n));
+  pos += n;
+  return true;
+}
+
 inline std::string encode_value(const message& m) {
   std::string v;
   v.reserve(8 + 12 + m.user.size() + m.text.size() + m.client_id.size());
-  auto ts = static_cast<std::uint64_t>(m.ts);
-  for (int shift = 56; shift >= 0; shift -= 8)
-    v.push_back(static_cast<char>((ts >> shift) & 0xff));
+  put_u64(v, static_cast<std::uint64_t>(m.ts));
   put_field(v, m.user);
   put_field(v, m.text);
   put_field(v, m.client_id);
@@ -128,25 +157,40 @@ inline std::string encode_value(const message& m) {
 /// Fills everything but room and id; false for a value this format did not
 /// write (a corrupt store).
 inline bool decode_value(std::string_view v, message& m) {
-  if (v.size() < 8)
-    return false;
+  std::size_t pos = 0;
   std::uint64_t ts = 0;
-  for (int i = 0; i < 8; ++i)
-    ts = (ts << 8) | static_cast<unsigned char>(v[static_cast<std::size_t>(i)]);
+  if (!get_u64(v, pos, ts))
+    return false;
   m.ts = static_cast<std::int64_t>(ts);
-  std::size_t pos = 8;
-  for (auto* field : {&m.user, &m.text, &m.client_id}) {
-    if (v.size() < pos + 4)
+  for (auto* field : {&m.user, &m.text, &m.client_id})
+    if (!get_field(v, pos, *field))
       return false;
-    std::uint32_t n = 0;
-    for (int i = 0; i < 4; ++i)
-      n = (n << 8) | static_cast<unsigned char>(v[pos + static_cast<std::size_t>(i)]);
-    pos += 4;
-    if (v.size() < pos + n)
+  return pos == v.size();
+}
+
+inline constexpr char profile_tag = 'p';
+
+inline std::string profile_key(std::string_view user) { return tagged(profile_tag, user); }
+
+inline std::string encode_profile(const profile& p) {
+  std::string v;
+  put_u64(v, static_cast<std::uint64_t>(p.ts));
+  put_field(v, p.node);
+  put_field(v, p.name);
+  put_field(v, p.status);
+  return v;
+}
+
+/// Fills everything but the user; false for a value this format did not write.
+inline bool decode_profile(std::string_view v, profile& p) {
+  std::size_t pos = 0;
+  std::uint64_t ts = 0;
+  if (!get_u64(v, pos, ts))
+    return false;
+  p.ts = static_cast<std::int64_t>(ts);
+  for (auto* field : {&p.node, &p.name, &p.status})
+    if (!get_field(v, pos, *field))
       return false;
-    field->assign(v.substr(pos, n));
-    pos += n;
-  }
   return pos == v.size();
 }
 

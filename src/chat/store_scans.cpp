@@ -168,4 +168,20 @@ std::vector<read_mark> scan_read_marks(rocksdb::Iterator& it, const std::string&
   return out;
 }
 
+std::vector<profile> scan_profiles(rocksdb::Iterator& it, const std::string& after_user, std::size_t max) {
+  std::vector<profile> out;
+  for (it.Seek(after_user.empty() ? std::string(1, keys::profile_tag) : keys::profile_key(after_user));
+       it.Valid() && out.size() < max; it.Next()) {
+    auto parts = keys::split_tagged(it.key().ToStringView(), keys::profile_tag);
+    if (!parts)
+      break; // past the profiles
+    profile p;
+    p.user = std::string(parts->first);
+    if (p.user == after_user || !parts->second.empty() || !keys::decode_profile(it.value().ToStringView(), p))
+      continue;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 } // namespace chat

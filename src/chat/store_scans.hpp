@@ -57,6 +57,9 @@ std::vector<conversation_ref> scan_conversations(rocksdb::Iterator& it, const st
 std::vector<read_mark> scan_read_marks(rocksdb::Iterator& it, const std::string& after_room,
                                        const std::string& after_user, std::size_t max);
 
+/// Up to `max` profiles of users after `after_user` (from the first when empty).
+std::vector<profile> scan_profiles(rocksdb::Iterator& it, const std::string& after_user, std::size_t max);
+
 /// Adds to `batch` the deletion of what lies beyond the newest `keep`
 /// messages of `room` (and their retry keys); returns how many.
 std::size_t scan_trim(rocksdb::Iterator& it, const std::string& room, std::size_t keep, rocksdb::WriteBatch& batch);

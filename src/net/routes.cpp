@@ -11,6 +11,7 @@
 #include "chat/messages.hpp"
 #include "net/metrics_page.hpp"
 #include "net/origin_check.hpp"
+#include "net/profile_routes.hpp"
 #include "net/upgrade.hpp"
 #include "net/websocket_session.hpp"
 #include "protocol/frames.hpp"
@@ -26,6 +27,28 @@ using nlohmann::json;
 
 namespace {
 
+http_response reply(const http_request& req, http::status status, std::string_view content_type, std::string body);
+
+} // namespace
+
+http_response json_reply(const http_request& req, http::status status, const json& body) {
+  return reply(req, status, "application/json", protocol::dump(body));
+}
+
+std::string request_token(const http_request& req) {
+  auto q = parse_query(req.target());
+  if (auto it = q.find("token"); it != q.end())
+    return it->second;
+  if (auto h = req.find(http::field::authorization); h != req.end()) {
+    std::string_view v = h->value();
+    if (v.size() > 7 && boost::algorithm::istarts_with(v, "bearer "))
+      return std::string(v.substr(7));
+  }
+  return {};
+}
+
+namespace {
+
 http_response reply(const http_request& req, http::status status, std::string_view content_type, std::string body) {
   http_response res{status, req.version()};
   res.set(http::field::server, "chatd");
@@ -35,10 +58,6 @@ http_response reply(const http_request& req, http::status status, std::string_vi
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
-}
-
-http_response json_reply(const http_request& req, http::status status, const json& body) {
-  return reply(req, status, "application/json", protocol::dump(body));
 }
 
 http_response asset(const http_request& req, std::string_view name, std::string_view type) {
@@ -86,15 +105,7 @@ std::optional<http_response> refuse_reader(server_context& ctx, const http_reque
                         "direct messages are served over HTTP only with tokens (--auth-secret)");
     return std::nullopt;
   }
-  auto q = parse_query(req.target());
-  std::string token;
-  if (auto it = q.find("token"); it != q.end()) {
-    token = it->second;
-  } else if (auto h = req.find(http::field::authorization); h != req.end()) {
-    std::string_view v = h->value();
-    if (v.size() > 7 && boost::algorithm::istarts_with(v, "bearer "))
-      token = std::string(v.substr(7));
-  }
+  auto token = request_token(req);
   if (token.empty())
     return json_error(req, http::status::unauthorized, "unauthorized",
                       "a token is required (?token= or Authorization: Bearer)");
@@ -261,6 +272,12 @@ http_response handle_request(server_context& ctx, const http_request& req, port_
   auto path = target_path(req.target());
   if (role == port_role::admin_port)
     return admin_request(ctx, req, path);
+  const std::string_view users = "/api/users/";
+  const std::string_view profile_tail = "/profile";
+  if (path.size() > users.size() + profile_tail.size() && path.substr(0, users.size()) == users
+      && path.substr(path.size() - profile_tail.size()) == profile_tail)
+    return profile_route(ctx, req,
+                         percent_decode(path.substr(users.size(), path.size() - users.size() - profile_tail.size())));
   bool get = req.method() == http::verb::get || req.method() == http::verb::head;
   if (!get)
     return json_error(req, http::status::method_not_allowed, "bad_request", "only GET is served here");

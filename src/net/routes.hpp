@@ -1,6 +1,9 @@
 #pragma once
 
+#include <string>
+
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 
 #include "net/server_context.hpp"
 
@@ -18,6 +21,12 @@ http_response handle_request(server_context& ctx, const http_request& req, port_
 /// `{"error": code, "message": text}` with the given status.
 http_response json_error(const http_request& req, boost::beast::http::status status, const std::string& code,
                          const std::string& message);
+
+/// A JSON body with the given status.
+http_response json_reply(const http_request& req, boost::beast::http::status status, const nlohmann::json& body);
+
+/// The token a request carries (?token= or Authorization: Bearer); empty when none.
+std::string request_token(const http_request& req);
 
 /// /healthz: 200 when `error` is empty (the chat server answered), else 503.
 http_response health_response(server_context& ctx, const http_request& req, const std::string& error);

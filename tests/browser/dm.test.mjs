@@ -2,12 +2,14 @@
 // Chromium, two users on two nodes.
 //
 // Two nodes on 127.0.0.1; alice's page is loaded from n1, bob's from n2.
-// Both join the lobby; alice starts a conversation by clicking bob in the
-// presence list. Bob closes his page; alice writes to him twice. Bob opens
+// Alice sets her profile (display name and status) in the page. Both join
+// the lobby; alice starts a conversation by clicking bob in the presence
+// list. Bob closes his page; alice writes to him twice. Bob opens
 // the page again, on n2: his "Direct messages" list shows alice with an
 // unread badge of 2 (from the inbox the node sends after welcome). He opens
 // the conversation: he sees both messages, the badge clears, and alice's
-// page shows "seen by bob" under her last message. A new message from
+// page shows "seen by bob" under her last message. Bob's page shows alice
+// by her display name (DM list, title, messages, presence) and her status. A new message from
 // alice while bob looks at another room raises his badge again.
 
 import assert from 'node:assert/strict';
@@ -58,6 +60,10 @@ function badge(user, peer) {
 
 test('alice writes to bob while his page is closed; bob sees the unread badge on the other node, reads, the badge clears and alice sees it read', { timeout: 90_000, users }, async () => {
   await join(A, n1, 'alice');
+  await byTestId(A, 'profile-name-input').fill('Alice Liddell');
+  await byTestId(A, 'profile-status-input').fill('down the rabbit hole');
+  await byTestId(A, 'profile-save').click();
+  await A.page.locator('.toast', { hasText: 'Profile saved' }).waitFor({ timeout: 10_000 });
   await join(B, n2, 'bob');
   await waitFor(async () => (await presence(A)).includes('bob'), 15_000, { what: 'bob in alice\'s presence list' });
 
@@ -82,6 +88,10 @@ test('alice writes to bob while his page is closed; bob sees the unread badge on
   await B.page.goto(`${n2.baseUrl}/`);
   await B.page.locator('[data-testid=status][data-state=connected]').waitFor({ timeout: 15_000 });
   await dmItem(B, 'alice').waitFor({ timeout: 10_000 });
+  // Her profile, written on n1, is read from n2.
+  await waitFor(async () => (await dmItem(B, 'alice').textContent()).includes('Alice Liddell'), 10_000, {
+    what: 'alice\'s display name in bob\'s DM list',
+  });
   await waitFor(async () => (await badge(B, 'alice')) === '2', 10_000, { what: 'bob\'s badge to read 2' });
   assert.equal(await B.page.evaluate(() => document.title), '(2) Chat');
   await B.page.screenshot({ path: artifact('dm-bob-unread.png') });
@@ -89,7 +99,8 @@ test('alice writes to bob while his page is closed; bob sees the unread badge on
   // He opens it and reads.
   await dmItem(B, 'alice').locator('button').click();
   await waitFor(async () => (await rows(B)).filter((r) => r.user === 'alice').length === 2, 10_000, { what: 'both messages on bob\'s page' });
-  assert.equal(await B.page.locator('#room-title').textContent(), '@ alice');
+  assert.equal(await B.page.locator('#room-title').textContent(), '@ Alice Liddell');
+  assert.equal(await B.page.locator('[data-testid=message][data-user=alice] .user').first().textContent(), 'Alice Liddell');
   await waitFor(async () => (await badge(B, 'alice')) === '', 10_000, { what: 'bob\'s badge to clear' });
   await waitFor(
     async () => (await A.page.locator('[data-testid=message-list] [data-testid=message]').last().textContent()).includes('seen by bob'),
@@ -100,6 +111,11 @@ test('alice writes to bob while his page is closed; bob sees the unread badge on
 
   // Bob looks at the lobby; a new message raises his badge again.
   await B.page.locator('[data-testid=room-item][data-room=lobby] .room-select').click();
+  const aliceThere = B.page.locator('[data-testid=presence-item][data-user=alice]');
+  await waitFor(async () => (await aliceThere.textContent().catch(() => '')).includes('down the rabbit hole'), 10_000, {
+    what: 'alice\'s name and status in bob\'s presence list',
+  });
+  assert.ok((await aliceThere.textContent()).includes('Alice Liddell'));
   await send(A, 'one more');
   await waitFor(async () => (await badge(B, 'alice')) === '1', 10_000, { what: 'bob\'s badge to read 1' });
   for (const u of users()) assert.deepEqual(u.errors, [], `uncaught errors in ${u.label}'s page`);

@@ -64,6 +64,28 @@ TEST_CASE("pg_scope_actor: the local API and the pg peer protocol") {
   CHECK(accepts<pg_scope_actor, pg_rleave_atom, caf::actor, std::string, std::vector<caf::actor>>);
 }
 
+TEST_CASE("chat_server_actor and connection_actor: the inbox of protocol 1.1") {
+  static_assert(std::is_same_v<caf::response_type_t<chat_server_actor::signatures, inbox_atom, cluster::member>,
+                               caf::detail::type_list<std::string>>);
+  static_assert(accepts<chat_server_actor, read_atom, std::string, std::string, std::string, caf::actor>);
+  static_assert(accepts<chat_server_actor, read_mark_atom, read_mark>);
+  static_assert(
+    std::is_same_v<caf::response_type_t<chat_server_actor::signatures, read_marks_atom, std::string, std::string>,
+                   caf::detail::type_list<std::vector<read_mark>>>);
+  static_assert(accepts<connection_actor, notify_atom, protocol::frame_ptr>);
+  CHECK_FALSE(accepts<chat_server_actor, read_atom, std::string, std::string, std::string>);
+}
+
+TEST_CASE("profile_store_actor: this node's HTTP side, peers' profile stores and the scope") {
+  static_assert(accepts<profile_store_actor, profile_put_atom, profile, local_proof>);
+  static_assert(!accepts<profile_store_actor, profile_put_atom, profile>); // never from a peer
+  static_assert(accepts<profile_store_actor, profile_merge_atom, profile>);
+  static_assert(std::is_same_v<caf::response_type_t<profile_store_actor::signatures, profile_pull_atom, std::string>,
+                               caf::detail::type_list<std::vector<profile>>>);
+  static_assert(speaks<pg_watcher_actor, profile_store_actor>);
+  CHECK_FALSE(accepts<profile_store_actor, publish_atom, std::uint64_t, message, caf::actor, bool>);
+}
+
 TEST_CASE("fault hooks are in the interfaces of test builds only") {
 #ifdef CHAT_FAULT_HOOKS
   static_assert(accepts<chat_server_actor, crash_atom, local_proof>);

@@ -1,0 +1,89 @@
+#include "net/profile_routes.hpp"
+
+#include <algorithm>
+
+#include "chat/clock.hpp"
+#include "chat/messages.hpp"
+#include "protocol/names.hpp"
+#include "protocol/time_format.hpp"
+#include "protocol/token.hpp"
+
+namespace chat::net {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+json profile_json(const profile& p) {
+  return {{"user", p.user},
+          {"name", p.name},
+          {"status", p.status},
+          {"updated", p.ts > 0 ? json(protocol::format_ts(p.ts)) : json(nullptr)}};
+}
+
+/// With an auth secret only a token of `user` may write their profile.
+std::optional<http_response> refuse_writer(server_context& ctx, const http_request& req, const std::string& user) {
+  if (ctx.cfg.auth_secret.empty())
+    return std::nullopt;
+  auto token = request_token(req);
+  if (token.empty())
+    return json_error(req, http::status::unauthorized, "unauthorized",
+                      "a token is required (?token= or Authorization: Bearer)");
+  auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
+  if (!claims)
+    return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
+  if (claims->sub != user)
+    return json_error(req, http::status::forbidden, "forbidden", "only your own profile can be written");
+  return std::nullopt;
+}
+
+/// The body's `name` and `status` (each optional, "" when left out).
+std::optional<http_response> read_fields(const http_request& req, std::string& name, std::string& status) {
+  auto body = json::parse(req.body(), nullptr, false);
+  if (body.is_discarded())
+    return json_error(req, http::status::bad_request, "bad_json", "the body is not valid JSON");
+  if (!body.is_object())
+    return json_error(req, http::status::bad_request, "bad_request", "the body must be a JSON object");
+  for (auto [key, out] : {std::pair{"name", &name}, std::pair{"status", &status}}) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null())
+      continue;
+    if (!it->is_string())
+      return json_error(req, http::status::bad_request, "bad_request", std::string(key) + " must be a string");
+    *out = it->get<std::string>();
+  }
+  if (auto fault = profile_fault(name, status); !fault.empty())
+    return json_error(req, http::status::bad_request, "too_large", fault);
+  return std::nullopt;
+}
+
+http_response write_profile(server_context& ctx, const http_request& req, const std::string& user) {
+  if (auto no = refuse_writer(ctx, req, user))
+    return std::move(*no);
+  profile p{user, {}, {}, 0, ctx.cfg.node_name};
+  if (auto no = read_fields(req, p.name, p.status))
+    return std::move(*no);
+  // Later than what this node holds even if the wall clock went back:
+  // the write is the newest here, and last writer wins on every node.
+  p.ts = std::max(wall_micros(), ctx.store->profile_of(user).ts + 1);
+  if (ctx.store->merge_profile(p) == history_store::mark_result::failed)
+    return json_error(req, http::status::service_unavailable, "internal", "the profile was not stored, try again");
+  if (auto ps = lookup<profile_store_actor>(ctx.sys, registry_name::profile_store))
+    caf::anon_send(ps, profile_put_atom::value, p, local_proof{});
+  return json_reply(req, http::status::ok, profile_json(p));
+}
+
+} // namespace
+
+http_response profile_route(server_context& ctx, const http_request& req, const std::string& user) {
+  if (!protocol::valid_user(user))
+    return json_error(req, http::status::bad_request, "bad_request", "invalid user name");
+  if (req.method() == http::verb::get || req.method() == http::verb::head)
+    return json_reply(req, http::status::ok, profile_json(ctx.store->profile_of(user)));
+  if (req.method() == http::verb::put)
+    return write_profile(ctx, req, user);
+  return json_error(req, http::status::method_not_allowed, "bad_request", "use GET or PUT");
+}
+
+} // namespace chat::net
