@@ -31,7 +31,8 @@ const MAX_KEPT = 500;             // messages kept per room in memory
 const HISTORY_PAGE = 50;          // older messages asked for per scrollback request
 const HISTORY_TIMEOUT_MS = 10_000; // no answer this long: forget the request, ask again later
 const LOAD_OLDER_PX = 150;        // ask once the list is scrolled this close to its top
-const PROFILE_REFRESH_MS = 30_000; // a profile shown is re-read this often
+const PROFILE_REFRESH_MS = 300_000; // a profile shown is re-read this often (names change rarely)
+const PROFILE_FETCHES = 4;         // profile reads in flight at once: a big room is read a few at a time
 const STORE = { user: 'chat.user', rooms: 'chat.rooms', current: 'chat.current', nodes: 'chat.nodes' };
 // Unsent messages belong to the user who wrote them.
 const outboxKey = () => `chat.outbox.${state.user}`;
@@ -466,8 +467,11 @@ function onFrame(data, urlRooms) {
     case 'ack': onAck(f); break;
     case 'presence':
       if (!room) break;
-      if (f.state === 'join') room.members.add(f.user);
-      else { room.members.delete(f.user); room.typing.delete(f.user); }
+      if (f.state === 'join') {
+        room.members.add(f.user);
+        const p = state.profiles.get(f.user);
+        if (p && !p.loading) p.at = 0; // someone back may have a new name: read it again
+      } else { room.members.delete(f.user); room.typing.delete(f.user); }
       if (room.name === state.current) { renderPresence(); renderTyping(); }
       break;
     case 'typing': onTyping(room, f); break;
@@ -722,26 +726,38 @@ function profileUrl(user) {
 }
 
 // The name to show for `user`: their display name once read, else the
-// user name. Reading is started here, at most every PROFILE_REFRESH_MS.
+// user name. A read is queued here, at most every PROFILE_REFRESH_MS.
+const profileQueue = { waiting: [], running: 0 };
 function displayName(user) {
   let p = state.profiles.get(user);
   if (!p) { p = { name: '', status: '', at: 0, loading: false }; state.profiles.set(user, p); }
-  if (!p.loading && Date.now() - p.at > PROFILE_REFRESH_MS) loadProfile(user, p);
+  if (!p.loading && Date.now() - p.at > PROFILE_REFRESH_MS) {
+    p.loading = true;
+    profileQueue.waiting.push(user);
+    pumpProfiles();
+  }
   return p.name || user;
+}
+
+function pumpProfiles() {
+  while (profileQueue.running < PROFILE_FETCHES && profileQueue.waiting.length) {
+    const user = profileQueue.waiting.shift();
+    profileQueue.running++;
+    loadProfile(user).finally(() => { profileQueue.running--; pumpProfiles(); });
+  }
 }
 
 function statusOf(user) {
   return state.profiles.get(user)?.status || '';
 }
 
-async function loadProfile(user, p) {
-  p.loading = true;
+async function loadProfile(user) {
   try {
     const res = await fetch(profileUrl(user), { signal: AbortSignal.timeout(5000) });
     if (res.ok) profileRead(user, await res.json());
   } catch { /* shown by user name meanwhile */ }
-  p.loading = false;
-  p.at = Date.now();
+  const p = state.profiles.get(user);
+  if (p) { p.loading = false; p.at = Date.now(); }
 }
 
 function profileRead(user, body) {
