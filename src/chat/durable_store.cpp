@@ -5,7 +5,6 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -16,6 +15,7 @@
 #include "chat/store_open.hpp"
 #include "chat/store_scans.hpp"
 #include "chat/wal_syncer.hpp"
+#include "chat/window_cache.hpp"
 #include "protocol/names.hpp"
 
 namespace chat {
@@ -27,7 +27,11 @@ namespace keys = store_keys;
 class durable_store final : public history_store {
 public:
   durable_store(std::unique_ptr<rocksdb::DB> db, durable_options opts, rocksdb::Options db_opts)
-    : opts_(std::move(opts)), db_opts_(std::move(db_opts)), db_(std::move(db)) {
+    : opts_(std::move(opts)),
+      db_opts_(std::move(db_opts)),
+      db_(std::move(db)),
+      cache_(opts_.window, opts_.cache_bytes,
+             [this](const std::string& room, std::size_t n) { return newest_of(room, n); }) {
     write_opts_.sync = false; // the WAL write reaches the page cache: survives SIGKILL
     max_ts_ = scan_max_ts();
     if (opts_.fsync)
@@ -47,7 +51,7 @@ public:
     using result = room_history::insert_result;
     std::shared_lock db_lock(db_mtx_);
     std::lock_guard guard{mtx_};
-    auto& room = cached(m.room);
+    auto& room = cache_.get(m.room);
     std::string key = keys::message_key(m.room, m.id);
     std::string ignored;
     if (room.history.contains(m.id) || get(key, ignored))
@@ -81,9 +85,7 @@ public:
     if (!replaced.empty())
       room.history.erase(replaced);
     room.history.insert(m); // may be older than the cached window: stored all the same
-    cache_bytes_ += room.history.bytes();
-    cache_bytes_ -= before_bytes;
-    shrink_cache(m.room);
+    cache_.changed(m.room, before_bytes);
     max_ts_ = std::max(max_ts_, m.ts);
     if (++room.writes_since_trim >= std::max<std::size_t>(1, opts_.keep / 10)) {
       room.writes_since_trim = 0;
@@ -213,10 +215,7 @@ public:
 
   std::map<std::string, std::size_t> sizes() const override {
     std::lock_guard guard{mtx_};
-    std::map<std::string, std::size_t> out;
-    for (const auto& [room, r] : cache_)
-      out.emplace(room, r.history.size());
-    return out;
+    return cache_.sizes();
   }
 
   std::int64_t max_ts() const override {
@@ -226,20 +225,17 @@ public:
 
   std::size_t room_count() const override {
     std::lock_guard guard{mtx_};
-    return cache_.size();
+    return cache_.count();
   }
 
   std::vector<std::string> rooms_by_last_use() const override {
     std::lock_guard guard{mtx_};
-    std::vector<std::pair<std::uint64_t, std::string>> by_use;
-    for (const auto& [room, r] : cache_)
-      by_use.emplace_back(r.last_use, room);
-    return least_recently_used_first(std::move(by_use));
+    return cache_.by_last_use();
   }
 
   void evict(const std::string& room) override {
     std::lock_guard guard{mtx_};
-    forget(room);
+    cache_.forget(room);
   }
 
   bool writable() const override {
@@ -288,13 +284,6 @@ private:
     return r ? r->history.window() : std::vector<message>{};
   }
 
-  struct cached_room {
-    explicit cached_room(std::size_t window) : history(window) {}
-    room_history history;
-    std::uint64_t last_use = 0;
-    std::size_t writes_since_trim = 0;
-  };
-
   // The helpers below run under db_mtx_ (shared); db_ is null only
   // between a failed reopen and the next attempt.
   std::unique_ptr<rocksdb::Iterator> iterator() const {
@@ -330,48 +319,11 @@ private:
     return write(batch) ? mark_result::moved : mark_result::failed;
   }
 
-  /// The room's cache entry, loaded with its newest messages if not held.
-  cached_room& cached(const std::string& room) const {
-    auto [it, fresh] = cache_.try_emplace(room, opts_.window);
-    it->second.last_use = ++use_clock_;
-    if (fresh) {
-      auto newest = newest_of(room, opts_.window);
-      for (const auto& m : newest)
-        it->second.history.insert(m);
-      cache_bytes_ += it->second.history.bytes();
-      shrink_cache(room);
-    }
-    return it->second;
-  }
-
-  void forget(const std::string& room) const {
-    auto it = cache_.find(room);
-    if (it == cache_.end())
-      return;
-    cache_bytes_ -= it->second.history.bytes();
-    cache_.erase(it);
-  }
-
-  /// Rooms leave memory, least recently used first, until the cache is
-  /// within its bound; `keep` (the room being used) stays.
-  void shrink_cache(const std::string& keep) const {
-    while (cache_bytes_ > opts_.cache_bytes && cache_.size() > 1) {
-      auto victim = cache_.end();
-      for (auto it = cache_.begin(); it != cache_.end(); ++it)
-        if (it->first != keep && (victim == cache_.end() || it->second.last_use < victim->second.last_use))
-          victim = it;
-      if (victim == cache_.end())
-        return;
-      cache_bytes_ -= victim->second.history.bytes();
-      cache_.erase(victim);
-    }
-  }
-
-  /// Like cached(), but a room with nothing stored is not cached.
-  const cached_room* cached_if_stored(const std::string& room) const {
-    if (cache_.count(room) == 0 && newest_of(room, 1).empty())
+  /// The room's cache entry; a room with nothing stored is not cached.
+  const window_cache::room* cached_if_stored(const std::string& room) const {
+    if (!cache_.holds(room) && newest_of(room, 1).empty())
       return nullptr;
-    return &cached(room);
+    return &cache_.get(room);
   }
 
   std::vector<message> newest_of(const std::string& room, std::size_t n) const {
@@ -405,9 +357,7 @@ private:
   std::unique_ptr<wal_syncer> syncer_;
 
   mutable std::mutex mtx_;
-  mutable std::unordered_map<std::string, cached_room> cache_;
-  mutable std::uint64_t use_clock_ = 0;
-  mutable std::size_t cache_bytes_ = 0;
+  mutable window_cache cache_;
   std::int64_t max_ts_ = 0;
   bool writable_ = true;
 };
