@@ -1,13 +1,19 @@
 #pragma once
 
-// The TCP stream under a WebSocket session, with the bytes the HTTP reader
+// The TCP socket under a WebSocket session, with the bytes the HTTP reader
 // took past the upgrade request in front of it. A client may send its first
 // frame in the same packet as the upgrade; websocket::stream's accept from a
 // parsed request cannot be given those bytes, so they are read from here
 // before anything else comes from the socket.
+//
+// A plain socket, not beast::tcp_stream: the WebSocket stream keeps its own
+// timer for the handshake, idle pings and the close, and tcp_stream's state
+// (its timers, about half a KiB) would be paid by every idle connection for
+// timeouts that are never set.
 
 #include <utility>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
@@ -16,7 +22,7 @@ namespace chat::net {
 /// A class of our own (not an alias) so that the teardown overloads below
 /// are found by argument-dependent lookup from websocket::stream.
 class prefilled_stream
-  : public boost::beast::buffered_read_stream<boost::beast::tcp_stream, boost::beast::flat_buffer> {
+  : public boost::beast::buffered_read_stream<boost::asio::ip::tcp::socket, boost::beast::flat_buffer> {
 public:
   using buffered_read_stream::buffered_read_stream;
 };

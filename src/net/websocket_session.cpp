@@ -19,9 +19,12 @@ namespace {
 // socket without one.
 constexpr auto close_timeout = std::chrono::seconds(5);
 
-// A read buffer that grew past this for one large frame is given back, so an
-// idle connection holds little whatever it sent before.
-constexpr std::size_t keep_read_buffer_bytes = 8192;
+// The first read of a message takes at most this many bytes. Beast sets
+// aside in our buffer all it may take before a byte arrives, so this is what
+// an idle connection holds for reading (1536 bytes, a TCP frame, when
+// unbounded). Small frames (ping, typing, read) fit; longer ones take more
+// reads, from bytes Beast has already received.
+constexpr std::size_t first_read_bytes = 128;
 
 // Token expiries further away than this are not timed (a timer that far out
 // would overflow the clock's range, and the token is as good as unlimited).
@@ -123,7 +126,10 @@ void websocket_session::arm_expiry() {
 }
 
 void websocket_session::do_read() {
-  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  // Within a message Beast chooses how much (limit 0).
+  auto limit = buffer_.size() == 0 ? first_read_bytes : 0;
+  ws_.async_read_some(buffer_, limit,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
 }
 
 void websocket_session::on_read(beast::error_code ec, std::size_t) {
@@ -144,6 +150,10 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   }
   if (auto& early = ws_.next_layer().buffer(); early.size() == 0 && early.capacity() != 0)
     early.shrink_to_fit();
+  if (!ws_.is_message_done()) {
+    do_read();
+    return;
+  }
   if (closing_) {
     // Our close frame is out: what the peer sends until its answer is
     // dropped, not handed to an actor that is about to stop.
@@ -160,7 +170,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
       protocol::error_code::bad_request, "binary frames are not supported; send JSON text", nullptr)));
   }
   buffer_.consume(buffer_.size());
-  if (buffer_.capacity() > keep_read_buffer_bytes)
+  if (buffer_.capacity() > first_read_bytes)
     buffer_.shrink_to_fit();
   if (in_flight_ >= max_frames_in_flight && !closing_) {
     // No read until the actor catches up: the client's further frames wait
@@ -279,8 +289,9 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason, prot
   expiry_.cancel();
   close_deadline_.expires_after(close_timeout);
   close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    beast::error_code ignored;
     if (!ec)
-      beast::get_lowest_layer(self->ws_).close();
+      beast::get_lowest_layer(self->ws_).close(ignored);
   });
   if (writing_)
     return;

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 
 #include "chat/frame_sink.hpp"
 #include "chat/messages.hpp"
+#include "net/frame_queue.hpp"
 #include "net/io_lanes.hpp"
 #include "net/prefilled_stream.hpp"
 #include "net/server_context.hpp"
@@ -89,7 +89,7 @@ private:
   /// session closes.
   std::shared_ptr<websocket_session> paused_;
 
-  std::deque<protocol::frame_ptr> queue_;
+  frame_queue queue_;
   std::size_t queued_bytes_ = 0; ///< also counted in node_stats::queued_bytes
   bool writing_ = false;
   bool closing_ = false; ///< no more frames are queued
