@@ -118,11 +118,13 @@ void on_node_down(self_ptr self, const caf::node_id& node) {
 chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config cfg,
                                              std::shared_ptr<history_store> store,
                                              std::shared_ptr<unfinished_publishes> unfinished,
+                                             std::shared_ptr<inbox_watchers> inboxes,
                                              std::shared_ptr<node_stats> stats) {
   auto& state = self->state;
   state.cfg = std::move(cfg);
   state.store = std::move(store);
   state.unfinished = std::move(unfinished);
+  state.inboxes = std::move(inboxes);
   state.stats = std::move(stats);
   // A restarted chat server never hands out a timestamp below what it stored.
   state.clock.observe(state.store->max_ts());
@@ -131,6 +133,7 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   for (std::size_t i = 0; i < std::max<std::size_t>(1, state.cfg.fanout_shards); ++i)
     state.shards.push_back(caf::actor_cast<fanout_shard_actor>(self->spawn<caf::linked>(fanout_shard)));
+  adopt_inboxes(self);
   bind_scope(self);
   self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);
   return {

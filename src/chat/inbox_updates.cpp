@@ -28,23 +28,20 @@ void notify(self_ptr self, const caf::actor& conn, const std::shared_ptr<const s
 /// The user's connections here get the conversation as it is now.
 void tell_user(self_ptr self, const std::string& user, const std::string& room) {
   auto& st = self->state;
-  auto it = st.inboxes.find(user);
-  if (it == st.inboxes.end() || it->second.empty())
+  const auto& conns = st.inboxes->of(user);
+  if (conns.empty())
     return;
   auto c = conversation_of(*st.store, room, user);
   if (!c)
     return;
   auto frame = std::make_shared<const std::string>(protocol::inbox_update_frame(*c));
-  for (const auto& conn : it->second)
+  for (const auto& conn : conns)
     notify(self, conn, frame);
 }
 
 void watch(self_ptr self, const member& conn) {
   auto& st = self->state;
-  if (!st.inbox_owner.emplace(conn.actor, conn.user).second)
-    return;
-  st.inboxes[conn.user].insert(conn.actor);
-  if (st.rooms.rooms_of(conn.actor).empty()) // else watched already
+  if (st.inboxes->add(conn.actor, conn.user) && st.rooms.rooms_of(conn.actor).empty()) // else watched already
     self->monitor(conn.actor);
 }
 
@@ -64,37 +61,22 @@ void mark_moved(self_ptr self, const read_mark& m, bool tell_peers) {
 } // namespace
 
 std::string open_inbox(self_ptr self, const member& conn) {
-  auto& st = self->state;
-  bool fresh = !st.inbox_owner.count(conn.actor);
   watch(self, conn);
-  if (fresh && st.scope)
-    self->send(st.scope, pg_join_atom::value, inbox_group(conn.user), conn);
-  return protocol::inbox_frame(inbox_of(*st.store, conn.user));
+  return protocol::inbox_frame(inbox_of(*self->state.store, conn.user));
 }
 
-void adopt_inbox(self_ptr self, const member& conn) { watch(self, conn); }
-
-bool has_inbox(self_ptr self, const caf::actor& conn) { return self->state.inbox_owner.count(conn) > 0; }
-
-void close_inbox(self_ptr self, const caf::actor& conn) {
-  auto& st = self->state;
-  auto it = st.inbox_owner.find(conn);
-  if (it == st.inbox_owner.end())
-    return;
-  if (st.scope)
-    self->send(st.scope, pg_leave_atom::value, inbox_group(it->second), conn);
-  auto& conns = st.inboxes[it->second];
-  conns.erase(conn);
-  if (conns.empty())
-    st.inboxes.erase(it->second);
-  st.inbox_owner.erase(it);
+void adopt_inboxes(self_ptr self) {
+  // Before the scope's view arrives, so its rooms' members are not watched
+  // twice. One that died meanwhile is reported down at once.
+  for (const auto& [conn, user] : self->state.inboxes->all())
+    self->monitor(conn);
+  if (auto n = self->state.inboxes->all().size())
+    spdlog::info("chat: watching {} connection(s) for their inboxes again", n);
 }
 
-void rejoin_inboxes(self_ptr self) {
-  auto& st = self->state;
-  for (const auto& [conn, user] : st.inbox_owner)
-    self->send(st.scope, pg_join_atom::value, inbox_group(user), member{conn, user});
-}
+bool has_inbox(self_ptr self, const caf::actor& conn) { return self->state.inboxes->contains(conn); }
+
+void close_inbox(self_ptr self, const caf::actor& conn) { self->state.inboxes->remove(conn); }
 
 bool starts_conversation(self_ptr self, const message& m) {
   return protocol::is_dm_room(m.room) && self->state.store->window(m.room).empty();

@@ -13,13 +13,13 @@
 
 namespace chat::detail {
 
-/// A connection's first request: it joins its user's inbox group and gets
-/// the `inbox` frame.
+/// A connection's first request: from now on it hears of its user's
+/// conversations; the answer is the `inbox` frame.
 std::string open_inbox(self_ptr self, const member& conn);
 
-/// A connection found in the scope's view of its user's inbox group (this
-/// chat server restarted).
-void adopt_inbox(self_ptr self, const member& conn);
+/// At start: the connections a chat server before this one knew, watched
+/// again (this chat server restarted).
+void adopt_inboxes(self_ptr self);
 
 /// Whether a local connection is known here through its inbox (and so
 /// watched for as long as it lives).
@@ -27,9 +27,6 @@ bool has_inbox(self_ptr self, const caf::actor& conn);
 
 /// The connection went away.
 void close_inbox(self_ptr self, const caf::actor& conn);
-
-/// The joins to send again to a restarted scope.
-void rejoin_inboxes(self_ptr self);
 
 /// A message of a DM room reached this node's connections: its other user's
 /// connections here hear of it, and its sender's when it `started` the

@@ -95,10 +95,6 @@ void adopt(self_ptr self, const cluster::group_map& groups) {
         remote_change(self, cluster::change{group, m, true});
         continue;
       }
-      if (!inbox_user_of(group).empty()) {
-        adopt_inbox(self, m);
-        continue;
-      }
       auto room = room_of(group);
       if (room.empty())
         continue;
@@ -128,7 +124,6 @@ void bind_scope(self_ptr self) {
   // After a scope restart our connections are still subscribed: join them again.
   for (const auto& [room, m] : st.rooms.local_memberships())
     self->send(scope, pg_join_atom::value, room_group(room), m);
-  rejoin_inboxes(self);
   self->send(scope, pg_join_atom::value, chat_servers_group, member{me(self), st.cfg.node_name});
   self->request(scope, caf::infinite, pg_watch_atom::value, me(self))
     .then([=](const cluster::group_map& groups, const std::vector<caf::node_id>& nodes) {

@@ -7,15 +7,11 @@ namespace chat {
 bool valid_group(const std::string& group) {
   if (group == chat_servers_group || group == profile_stores_group)
     return true;
-  if (auto user = inbox_user_of(group); !user.empty())
-    return protocol::valid_user(user);
   return group.compare(0, room_group_prefix.size(), room_group_prefix) == 0
     && protocol::valid_room(std::string_view{group}.substr(room_group_prefix.size()));
 }
 
-bool private_group(const std::string& group) {
-  return !inbox_user_of(group).empty() || protocol::is_dm_room(room_of(group));
-}
+bool private_group(const std::string& group) { return protocol::is_dm_room(room_of(group)); }
 
 void add_message_types(caf::actor_system_config& cfg) {
   cluster::add_message_types(cfg);

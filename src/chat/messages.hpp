@@ -96,16 +96,8 @@ inline std::string room_group(const std::string& room) { return room_group_prefi
 inline std::string room_of(const std::string& group) {
   return group.rfind(room_group_prefix, 0) == 0 ? group.substr(room_group_prefix.size()) : std::string{};
 }
-/// Each connection joins the group of its user's inbox: a restarted chat
-/// server finds its node's connections of each user there.
-inline const std::string inbox_group_prefix = "inbox:";
-inline std::string inbox_group(const std::string& user) { return inbox_group_prefix + user; }
-/// The user whose inbox group `group` is; empty for other groups.
-inline std::string inbox_user_of(const std::string& group) {
-  return group.rfind(inbox_group_prefix, 0) == 0 ? group.substr(inbox_group_prefix.size()) : std::string{};
-}
-/// Groups whose names say who writes to whom (DM rooms) or who is online
-/// (inboxes): in no public view (/api/cluster, /metrics).
+/// Groups whose names say who writes to whom (DM rooms): in no public view
+/// (/api/cluster, /metrics).
 bool private_group(const std::string& group);
 /// Every profile store joins it: how they find each other.
 inline const std::string profile_stores_group = "profile_stores";
@@ -113,8 +105,8 @@ inline const std::string profile_stores_group = "profile_stores";
 /// peers by it.
 inline const std::string chat_servers_group = "chat_servers";
 
-/// The groups a peer may name: "chat_servers", "room:NAME" with a valid
-/// room name, or "inbox:USER" with a valid user name (the scope's group rule).
+/// The groups a peer may name: "chat_servers", "profile_stores" or
+/// "room:NAME" with a valid room name (the scope's group rule).
 bool valid_group(const std::string& group);
 
 /// What a subscriber gets per room.

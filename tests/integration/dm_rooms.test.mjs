@@ -112,7 +112,7 @@ test('DM room names and inbox groups appear in no public view, and their history
   for (const n of nodes) {
     const groups = Object.keys((await clusterInfo(n)).groups);
     assert.ok(!groups.some((g) => g.startsWith('room:dm:')), `${n.name} lists a DM room: ${groups}`);
-    // Nor who is online: every connection is in its user's inbox group.
+    // Nor who is online: no group is kept per user (the inbox's listeners are node-local).
     assert.ok(!groups.some((g) => g.startsWith('inbox:')), `${n.name} lists an inbox group: ${groups}`);
   }
   const res = await getJson(nodes[0].url(`/api/rooms/${encodeURIComponent(room)}/history`));

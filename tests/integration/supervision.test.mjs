@@ -81,6 +81,46 @@ test('after the chat server crashes, connections, history and new clients keep w
   await b.next({ type: 'message', id: m4.id });
 });
 
+test('after the chat server crashes, connections still hear of their inbox, in no room or in a room, once per change', async () => {
+  // Who listens for a user's inbox is kept beside the chat server, not in
+  // it: the restarted one finds the connections there, including those in
+  // no room, which no group would name. One closes while no chat server
+  // runs: the new one must not trip over it.
+  const [x, y] = [unique('ann'), unique('bob')].sort();
+  const room = `dm:${x}:${y}`;
+  const writer = await connect(node, { user: x, rooms: [room] });
+  await writer.awaitJoined([room]);
+  const lobby = unique('lobby');
+  const idle = await connect(node, { user: y }); // in no room
+  const inRoom = await connect(node, { user: y, rooms: [lobby] });
+  await inRoom.awaitJoined([lobby]);
+  const leaving = await connect(node, { user: y });
+  const before = await restarts(node);
+
+  const res = await post(node.adminUrl('/debug/crash/chat_server'));
+  assert.equal(res.status, 200);
+  await leaving.close();
+  await waitFor(async () => (await restarts(node)) > before, 10_000, { what: 'chat_restarts_total to grow' });
+
+  const m = await publishWithRetry(writer, room, 'after the crash', 'sup-dm-1');
+  for (const c of [idle, inRoom]) {
+    const u = await c.next((f) => f.type === 'inbox_update' && f.conversation.room === room, 10_000);
+    assert.equal(u.conversation.unread, 1, c.label);
+    assert.equal(u.conversation.last.id, m.id, c.label);
+  }
+  const m2 = await writer.say(room, 'and again');
+  for (const c of [idle, inRoom]) {
+    await c.next((f) => f.type === 'inbox_update' && f.conversation.last?.id === m2.id && f.conversation.unread === 2, 10_000);
+    await c.expectNothing((f) => f.type === 'inbox_update' && f.conversation.last?.id === m2.id);
+    assert.equal(c.seen((f) => f.type === 'inbox_update' && f.conversation.last?.id === m2.id).length, 1, `${c.label}: once`);
+  }
+  // The room connection is still a member after the restart.
+  const other = await connect(node, { user: unique('cy'), rooms: [lobby] });
+  await other.awaitJoined([lobby]);
+  const hello = await other.say(lobby, 'hello');
+  await inRoom.next({ type: 'message', id: hello.id });
+});
+
 test('a chat server that dies between storing a message and sending it on: the retry finishes it, every member gets it once', async () => {
   // The sender's retry finds the stored copy (same client_id). Acking it is
   // not enough: the dead chat server had not replicated it, nor delivered it

@@ -316,6 +316,7 @@ TEST_CASE("printable_group: the scope's own rule when its user gives none") {
 TEST_CASE("chat::valid_group, the rule the chat layer gives the scope: chat_servers and room:NAME") {
   using chat::valid_group;
   CHECK(valid_group("chat_servers"));
+  CHECK(valid_group("profile_stores"));
   CHECK(valid_group("room:lobby"));
   CHECK(valid_group("room:a.b-c_d:e"));
   CHECK(valid_group("room:" + std::string(64, 'x')));
@@ -326,6 +327,8 @@ TEST_CASE("chat::valid_group, the rule the chat layer gives the scope: chat_serv
   CHECK_FALSE(valid_group("chat_servers2"));
   CHECK_FALSE(valid_group(""));
   CHECK_FALSE(valid_group(std::string("room:a\0b", 8)));
+  // Who listens for a user's inbox is node-local: no peer names such a group.
+  CHECK_FALSE(valid_group("inbox:alice"));
 }
 
 TEST_CASE_FIXTURE(pg_fixture, "check_peer_sync: a peer speaks only for valid members of its own node") {

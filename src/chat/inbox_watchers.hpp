@@ -1,0 +1,62 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include <caf/actor.hpp>
+
+namespace chat {
+
+/// This node's connections by user: who gets a user's `inbox_update`
+/// frames. It outlives a chat server, as the store does, so a restarted
+/// chat server takes the connections over from here and watches them again.
+///
+/// Node-local on purpose: every node tells only its own connections, from
+/// its own store, so no other node needs to know who listens here (a
+/// cluster-wide group per user cost every node memory for every connection
+/// of the cluster).
+///
+/// Only the chat server uses it, and one at a time: a restarted one starts
+/// after the last one ended.
+class inbox_watchers {
+public:
+  /// False when the connection is known already.
+  bool add(const caf::actor& conn, const std::string& user) {
+    if (!owner_.emplace(conn, user).second)
+      return false;
+    by_user_[user].insert(conn);
+    return true;
+  }
+
+  /// False when the connection was not known.
+  bool remove(const caf::actor& conn) {
+    auto it = owner_.find(conn);
+    if (it == owner_.end())
+      return false;
+    auto conns = by_user_.find(it->second);
+    conns->second.erase(conn);
+    if (conns->second.empty())
+      by_user_.erase(conns);
+    owner_.erase(it);
+    return true;
+  }
+
+  bool contains(const caf::actor& conn) const { return owner_.count(conn) > 0; }
+
+  /// The user's connections here; empty when there are none.
+  const std::set<caf::actor>& of(const std::string& user) const {
+    static const std::set<caf::actor> none;
+    auto it = by_user_.find(user);
+    return it == by_user_.end() ? none : it->second;
+  }
+
+  /// Each connection with its user.
+  const std::map<caf::actor, std::string>& all() const { return owner_; }
+
+private:
+  std::map<std::string, std::set<caf::actor>> by_user_;
+  std::map<caf::actor, std::string> owner_;
+};
+
+} // namespace chat
