@@ -7,7 +7,9 @@
 // script's state dir), which brings the history back when the cluster is
 // started again; DATA_BASE=none keeps it in memory only; a node that finds
 // its store damaged (exit code 3) stops the cluster with a hint to move the
-// directory away, after which it starts empty.
+// directory away, after which it starts empty. Started the default way (no
+// PLAINTEXT), it makes a CA and node certificates and the nodes speak mutual
+// TLS on the cluster port, across which a message still reaches the other node.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 
+import { converge } from './lib/checks.mjs';
 import { connect, unique } from './lib/client.mjs';
 import { getJson, roomHistory } from './lib/http.mjs';
 import { CHATD_BIN, HOST, REPO, freePortRun, waitFor } from './lib/node.mjs';
@@ -51,18 +54,22 @@ const tempDir = (prefix) => {
 };
 
 /**
- * Starts cluster.sh with n plaintext nodes on fresh ports (HTTP ports from
- * `httpBase` + 1 when given) and its state in `logs` (a fresh temp dir unless
- * given: the nodes' data dirs are under it); `env` adds to the environment
- * (DATA_BASE), `cwd` is where it is started. `done` resolves to its exit.
+ * Starts cluster.sh with n nodes on fresh ports (HTTP ports from `httpBase`
+ * + 1 when given) and its state in `logs` (a fresh temp dir unless given: the
+ * nodes' data dirs and certificates are under it). The cluster port is
+ * plaintext (PLAINTEXT=1) unless `tls`: then the script runs as by default,
+ * with mutual TLS. `env` adds to the environment (DATA_BASE), `cwd` is where
+ * it is started. `done` resolves to its exit.
  */
-async function startScript(n, { httpBase, logs, env = {}, cwd } = {}) {
+async function startScript(n, { httpBase, logs, env = {}, cwd, tls = false } = {}) {
   httpBase ??= (await freePortRun(n)) - 1;
   const clusterBase = (await freePortRun(n)) - 1;
   const adminBase = (await freePortRun(n)) - 1;
   logs ??= tempDir('cluster-sh-');
   const childEnv = { ...process.env };
   delete childEnv.DATA_BASE;
+  delete childEnv.PLAINTEXT;
+  delete childEnv.CLUSTER_CERTS;
   const proc = spawn('bash', [SCRIPT, String(n)], {
     cwd,
     env: {
@@ -72,7 +79,7 @@ async function startScript(n, { httpBase, logs, env = {}, cwd } = {}) {
       CLUSTER_BASE: String(clusterBase),
       ADMIN_BASE: String(adminBase),
       CLUSTER_LOGS: logs,
-      PLAINTEXT: '1',
+      ...(tls ? {} : { PLAINTEXT: '1' }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -223,4 +230,35 @@ test('a node whose store is damaged stops the cluster with a hint; moved away, i
   await waitFor(() => hasStore(dir), 10_000, { what: `a new store in ${dir}` });
   assert.equal(fs.readFileSync(path.join(`${dir}.bad`, 'CURRENT'), 'utf8'), 'garbage', 'the damaged copy is left alone');
   await stopScript(fresh);
+});
+
+test('cluster.sh by default runs the cluster port with mutual TLS, and its nodes chat across it', { timeout: 90_000 }, async () => {
+  const run = await startUp(2, { tls: true, env: { DATA_BASE: 'none' } });
+  const certs = path.join(run.logs, 'certs');
+  const certsRe = certs.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  assert.match(run.output(), new RegExp(`cluster port: mutual TLS, CA and node certificates in ${certsRe}\n`));
+  assert.doesNotMatch(run.output(), /PLAINTEXT/);
+  for (const f of ['ca.pem', 'node1.pem', 'node1.key', 'node2.pem', 'node2.key']) {
+    assert.ok(fs.existsSync(path.join(certs, f)), `${f} in ${certs}`);
+  }
+  for (const i of [1, 2]) {
+    const file = path.join(run.logs, `node${i}.log`);
+    const read = () => fs.readFileSync(file, 'utf8');
+    const serving = new RegExp(
+      `node node${i} serving http://127\\.0\\.0\\.1:${run.httpBase + i}/ cluster 127\\.0\\.0\\.1:\\d+ \\(mutual TLS\\)`,
+    );
+    await waitFor(() => serving.test(read()), 10_000, { what: () => `${serving} in ${file}:\n${read()}` });
+    assert.doesNotMatch(read(), /PLAINTEXT/, `node${i} warns of a plaintext cluster port`);
+  }
+  const room = unique('tls');
+  const a = await connect(run.node(1), { user: unique('ann'), rooms: [room] });
+  const b = await connect(run.node(2), { user: unique('bob'), rooms: [room] });
+  await converge([a, b], room, [a.welcome.user, b.welcome.user]);
+  const ack = await a.say(room, 'across the TLS cluster port');
+  const got = await b.next({ type: 'message', id: ack.id }, 10_000);
+  assert.equal(got.text, 'across the TLS cluster port');
+  a.close();
+  b.close();
+  await stopScript(run);
+  for (const i of [1, 2]) assert.ok(await refused(run.url(i)), `node${i} stopped with the script`);
 });

@@ -3,9 +3,14 @@
 // --peers at them: a node with a certificate of another CA, and a plaintext
 // node. Before TLS either one joined, got every room's history and every live
 // message, and could speak as any user; now both are refused in the
-// handshake, which the refusing node logs. A raw client that sends a BASP
-// header with a huge payload length (CAF 0.17 allocates it before any check)
-// only reaches the TLS record layer. And a node whose key does not fit its
+// handshake, which the refusing node logs. Each side verifies on its own: a
+// TLS client that checks nothing itself, with no certificate or one of
+// another CA, gets no BASP byte from a node's cluster port; and a node whose
+// --peers lists a rogue TLS server (certificate of another CA, asking for
+// the client's and accepting anything) refuses that server's certificate
+// and sends it nothing. A raw client that sends a BASP header with a huge
+// payload length (CAF 0.17 allocates it before any check) only reaches the
+// TLS record layer. And a node whose key does not fit its
 // certificate, or whose certificate the CA did not sign, refuses to start.
 
 import assert from 'node:assert/strict';
@@ -14,12 +19,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before } from 'node:test';
+import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { makeCerts } from './lib/certs.mjs';
 import { converge } from './lib/checks.mjs';
 import { QUIET_MS, connect, unique } from './lib/client.mjs';
-import { roomHistory } from './lib/http.mjs';
+import { metrics, roomHistory } from './lib/http.mjs';
 import { ChatNode, clusterInfo, freePort, makeNode, waitFor, waitPeerCount } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
@@ -52,8 +58,11 @@ before(async () => {
     t2: 'IP:127.0.0.2,DNS:t2.local',
     wrongkey: 'IP:127.0.0.5',
     t2next: 'IP:127.0.0.2,DNS:t2.local',
+    s1: 'IP:127.0.0.6',
+    insider: 'IP:127.0.0.1',
+    d1: 'IP:127.0.0.8',
   });
-  foreign = makeCerts('foreign', { x1: 'IP:127.0.0.3' });
+  foreign = makeCerts('foreign', { x1: 'IP:127.0.0.3', rogue: 'IP:127.0.0.7' });
   const ports = [];
   for (let i = 0; i < 2; i++) ports.push({ http: await freePort(), cluster: await freePort() });
   const addrs = ['127.0.0.1', '127.0.0.2'].map((h, i) => `${h}:${ports[i].cluster}`);
@@ -141,6 +150,142 @@ test('a plaintext node is refused, and the refusal is logged', { timeout: 60_000
   const p1 = await makeNode({ name: 'p1', host: '127.0.0.4', peers: peers() });
   await keptOut(p1, /(refused connection from|no TLS handshake with) 127\.0\.0\.\d+:\d+/);
   assert.match(log(p1), /PLAINTEXT/);
+});
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A TLS client to `node`'s cluster port that verifies nothing itself
+ * (rejectUnauthorized: false), from `localAddress`, presenting `cred`
+ * ({ cert, key }) or no certificate. It never speaks after the handshake.
+ * Resolves once the connection is closed, by the server or by the probe
+ * after the first application data (BASP: the node speaks first to a client
+ * it admitted), to { localPort, bytes, error, timedOut }.
+ */
+function tlsProbe(node, { cred = null, localAddress }) {
+  return new Promise((resolve) => {
+    const opts = { host: node.host, port: node.clusterPort, localAddress, rejectUnauthorized: false };
+    if (cred) Object.assign(opts, { cert: fs.readFileSync(cred.cert), key: fs.readFileSync(cred.key) });
+    const r = { localPort: null, bytes: 0, error: null, timedOut: false };
+    const s = tls.connect(opts);
+    s.on('connect', () => (r.localPort = s.localPort));
+    s.on('data', (d) => {
+      r.bytes += d.length;
+      s.destroy();
+    });
+    s.on('error', (err) => (r.error = err));
+    s.setTimeout(10_000, () => {
+      r.timedOut = true;
+      s.destroy();
+    });
+    s.on('close', () => resolve(r));
+  });
+}
+
+test('the cluster port refuses a client without a certificate or with one of another CA, before any BASP byte', async () => {
+  const s1 = await makeNode({ name: 's1', host: '127.0.0.6', tls: certs.forNode('s1') });
+  await s1.start();
+  // What the probe sees of a node that admits it: BASP bytes at once.
+  const admitted = await tlsProbe(s1, { cred: certs.forNode('insider'), localAddress: '127.0.0.11' });
+  assert.ok(admitted.bytes > 0, `a certificate of the cluster's CA gets BASP bytes (${JSON.stringify(admitted)})`);
+
+  // Each from an address of its own: the log is rate-limited per address and reason.
+  const cases = [
+    {
+      what: 'no certificate',
+      cred: null,
+      localAddress: '127.0.0.12',
+      alert: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+      reason: 'peer did not return a certificate',
+    },
+    {
+      what: 'a certificate of another CA',
+      cred: foreign.forNode('x1'),
+      localAddress: '127.0.0.13',
+      alert: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+      reason: 'certificate verify failed',
+    },
+  ];
+  for (const { what, cred, localAddress, alert, reason } of cases) {
+    const from = log(s1).length;
+    const r = await tlsProbe(s1, { cred, localAddress });
+    assert.equal(r.timedOut, false, `${what}: the node closes the connection`);
+    assert.equal(r.bytes, 0, `${what}: no application data from the node`);
+    // TLS 1.3: the client's side of the handshake is done before the server
+    // has checked the client's certificate; the server's alert says why it refuses.
+    assert.equal(r.error?.code, alert, `${what}: the node's alert (${r.error?.message})`);
+    const peer = `${escapeRe(localAddress)}:${r.localPort}`;
+    await logLine(s1, new RegExp(`cluster TLS: refused connection from ${peer}: handshake failed: ${reason}$`), {
+      from,
+      timeoutMs: 5000,
+    });
+  }
+  assert.deepEqual((await clusterInfo(s1)).peers, [], 's1 lists no peer');
+  assert.equal((await metrics(s1)).get('chat_cluster_peers'), 0);
+  await s1.stop();
+});
+
+/**
+ * A TLS server on `host` (loopback), any port, with the certificate `cred`,
+ * that asks for the client's certificate and accepts whatever comes. Counts
+ * connections, completed handshakes, application bytes received, and the
+ * errors of handshakes that did not complete (a client's alert among them).
+ */
+async function rogueTlsServer(cred, host) {
+  const seen = { connections: 0, handshakes: 0, bytes: 0, clientErrors: [] };
+  const sockets = new Set();
+  const server = tls.createServer({
+    cert: fs.readFileSync(cred.cert),
+    key: fs.readFileSync(cred.key),
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  server.on('connection', (sock) => {
+    seen.connections += 1;
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('tlsClientError', (err) => seen.clientErrors.push(err.code ?? err.message));
+  server.on('secureConnection', (sock) => {
+    seen.handshakes += 1;
+    sock.on('data', (d) => (seen.bytes += d.length));
+    sock.on('error', () => {});
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
+  });
+  return {
+    seen,
+    addr: `${host}:${server.address().port}`,
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('a node does not join a rogue TLS server in its --peers whose certificate another CA signed', async () => {
+  const rogue = await rogueTlsServer(foreign.forNode('rogue'), '127.0.0.7');
+  try {
+    const d1 = await makeNode({ name: 'd1', host: '127.0.0.8', peers: [rogue.addr], tls: certs.forNode('d1') });
+    await d1.start();
+    const addr = escapeRe(rogue.addr);
+    await logLine(d1, new RegExp(`cluster TLS: handshake with ${addr} failed: certificate verify failed$`));
+    await logLine(d1, new RegExp(`discovery: TLS connect to ${addr} failed`));
+    // Discovery dials every 500 ms: let it try again, and be refused again.
+    const alerts = () => rogue.seen.clientErrors.filter((c) => c === 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA').length;
+    await waitFor(() => alerts() >= 2, 10_000, {
+      what: () => `two "unknown ca" alerts from d1 (${JSON.stringify(rogue.seen)})`,
+    });
+    assert.equal(rogue.seen.handshakes, 0, `no handshake with the rogue completed (${JSON.stringify(rogue.seen)})`);
+    assert.equal(rogue.seen.bytes, 0, 'the rogue got no application data');
+    assert.deepEqual((await clusterInfo(d1)).peers, [], 'd1 lists no peer');
+    assert.equal((await metrics(d1)).get('chat_cluster_peers'), 0);
+    await d1.stop();
+  } finally {
+    await rogue.close();
+  }
 });
 
 test('a BASP header with a huge payload length only reaches the TLS record layer', async () => {
