@@ -138,11 +138,15 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
   self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);
   return {
     // this node's connections
-    [=](subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
-        const member& conn) -> caf::result<std::vector<room_snapshot>> {
-      if (!from_this_node(self))
-        return caf::sec::request_receiver_down;
-      return subscribe(self, rooms, since, conn);
+    // Subscribes and the inbox are plain messages answered by plain
+    // messages, as publishes are: a CAF request costs a clock entry that
+    // lives for its whole timeout, answered or not (a third of a KiB per
+    // connection while it lasts), and a wake-up when it fires.
+    [=](subscribe_atom, std::uint64_t seq, const std::vector<std::string>& rooms,
+        const std::map<std::string, std::string>& since, const member& conn) {
+      if (from_this_node(self) && conn.actor)
+        self->send(caf::actor_cast<connection_actor>(conn.actor), subscribed_atom::value, seq,
+                   subscribe(self, rooms, since, conn));
     },
     [=](unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor& conn) {
       if (from_this_node(self))
@@ -161,10 +165,10 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
       if (from_this_node(self))
         on_read(self, room, user, id, conn);
     },
-    [=](inbox_atom, const member& conn) -> caf::result<std::string> {
-      if (!from_this_node(self) || !conn.actor)
-        return caf::sec::request_receiver_down;
-      return open_inbox(self, conn);
+    [=](inbox_atom, const member& conn) {
+      if (from_this_node(self) && conn.actor)
+        self->send(caf::actor_cast<connection_actor>(conn.actor), inboxed_atom::value,
+                   protocol::frame_ptr{std::make_shared<const std::string>(open_inbox(self, conn))});
     },
     // the other nodes' chat servers
     [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) {

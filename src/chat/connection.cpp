@@ -16,7 +16,7 @@ using self_ptr = connection_actor::stateful_pointer<connection_state>;
 using namespace protocol;
 using nlohmann::json;
 
-const auto request_timeout = std::chrono::seconds(10); // subscribes
+const auto request_timeout = std::chrono::seconds(10); // scrollback reads
 
 void send_text(self_ptr self, std::string text) {
   if (auto sink = self->state.sink.lock())
@@ -35,6 +35,27 @@ chat_server_actor chat_server(self_ptr self) {
 caf::actor handle(self_ptr self) { return caf::actor_cast<caf::actor>(self); }
 
 cluster::member me(self_ptr self) { return {handle(self), self->state.cfg.user}; }
+
+/// Before asking the chat server anything: its down message stands in for
+/// a timeout (see connection_state::watched).
+void watch_server(self_ptr self, const chat_server_actor& cs) {
+  auto& st = self->state;
+  if (cs.address() == st.watched)
+    return;
+  if (st.watched)
+    self->demonitor(st.watched);
+  self->monitor(cs);
+  st.watched = cs.address();
+}
+
+/// After an answer: nothing left to wait for, no monitor kept.
+void unwatch_if_idle(self_ptr self) {
+  auto& st = self->state;
+  if (!st.watched || !st.publishing.empty() || !st.subscribing.empty() || st.inbox_from)
+    return;
+  self->demonitor(st.watched);
+  st.watched = caf::actor_addr{};
+}
 
 void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::map<std::string, std::string>& since,
                const json& ref) {
@@ -65,40 +86,47 @@ void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::
   // Rooms count as held from now on, so a message sent right behind the
   // subscribe is accepted; the chat server handles both in order.
   for (const auto& room : rooms) {
-    st.rooms.insert(room);
-    st.seen.try_emplace(room, st.cfg.seen_per_room);
+    st.rooms.try_emplace(room, st.cfg.seen_per_room);
   }
-  self->request(cs, request_timeout, subscribe_atom::value, rooms, since, me(self))
-    .then(
-      [=](const std::vector<room_snapshot>& snaps) {
-        auto& state = self->state;
-        for (const auto& snap : snaps) {
-          if (!state.rooms.count(snap.room))
-            continue; // unsubscribed meanwhile
-          auto& seen = state.seen.at(snap.room);
-          for (const auto& m : snap.messages)
-            seen.add(m.id);
-          send_text(self, subscribed_frame(snap.room, snap.members));
-          send_text(self, history_frame(snap.room, snap.messages, snap.gap));
-        }
-      },
-      [=](const caf::error&) {
-        for (const auto& room : rooms) {
-          self->state.rooms.erase(room);
-          self->state.seen.erase(room);
-        }
-        send_error(self, error_code::internal, "subscribe failed, try again", ref);
-      });
+  watch_server(self, cs);
+  auto seq = st.next_subscribe++;
+  st.subscribing.emplace(seq, subscribe_in_flight{rooms, ref, cs.address()});
+  self->send(cs, subscribe_atom::value, seq, rooms, since, me(self));
+}
+
+void on_subscribed(self_ptr self, std::uint64_t seq, const std::vector<room_snapshot>& snaps) {
+  auto& st = self->state;
+  auto it = st.subscribing.find(seq);
+  if (it == st.subscribing.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != it->second.server)
+    return;
+  st.subscribing.erase(it);
+  for (const auto& snap : snaps) {
+    auto held = st.rooms.find(snap.room);
+    if (held == st.rooms.end())
+      continue; // unsubscribed meanwhile
+    auto& seen = held->second;
+    for (const auto& m : snap.messages)
+      seen.add(m.id);
+    send_text(self, subscribed_frame(snap.room, snap.members));
+    send_text(self, history_frame(snap.room, snap.messages, snap.gap));
+  }
+  unwatch_if_idle(self);
+}
+
+void subscribe_failed(self_ptr self, const subscribe_in_flight& s) {
+  auto& st = self->state;
+  for (const auto& room : s.rooms) {
+    st.rooms.erase(room);
+  }
+  send_error(self, error_code::internal, "subscribe failed, try again", s.ref);
 }
 
 void unsubscribe(self_ptr self, const std::vector<std::string>& rooms) {
   auto& st = self->state;
   std::vector<std::string> held;
   for (const auto& room : rooms) {
-    if (st.rooms.erase(room)) {
-      st.seen.erase(room);
+    if (st.rooms.erase(room))
       held.push_back(room);
-    }
   }
   if (!held.empty())
     if (auto cs = chat_server(self))
@@ -120,10 +148,7 @@ void publish(self_ptr self, message_req& req) {
   // A plain message, not a request: see the chat server's answer(). The
   // monitor stands in for a timeout: a chat server answers every publish
   // unless it dies first.
-  if (cs.address() != st.watched) {
-    self->monitor(cs);
-    st.watched = cs.address();
-  }
+  watch_server(self, cs);
   auto seq = st.next_publish++;
   st.publishing.emplace(
     seq, publish_in_flight{req.room, req.client_id, may_publish, cs.address(), std::chrono::steady_clock::now()});
@@ -139,6 +164,7 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
     return;
   auto p = std::move(it->second);
   st.publishing.erase(it);
+  unwatch_if_idle(self);
   if (r.refused) {
     ++st.stats->drops_rate;
     send_error(self, error_code::rate_limited, "over the publish rate limit; message dropped", publish_ref(p));
@@ -153,7 +179,7 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
   }
   if (r.duplicate && p.may_publish)
     st.bucket->refund();
-  if (auto s = st.seen.find(p.room); s != st.seen.end())
+  if (auto s = st.rooms.find(p.room); s != st.rooms.end())
     s->second.add(r.id); // never echo our own message back to us
   send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
   st.stats->metrics.publish_ack_seconds.Observe(
@@ -176,6 +202,18 @@ void server_down(self_ptr self, const caf::down_msg& dm) {
     send_error(self, error_code::internal, "message not accepted, retry with the same client_id",
                publish_ref(it->second));
     it = st.publishing.erase(it);
+  }
+  for (auto it = st.subscribing.begin(); it != st.subscribing.end();) {
+    if (it->second.server != dm.source) {
+      ++it;
+      continue;
+    }
+    subscribe_failed(self, it->second);
+    it = st.subscribing.erase(it);
+  }
+  if (st.inbox_from == dm.source) {
+    st.inbox_from = caf::actor_addr{};
+    send_error(self, error_code::internal, "inbox not available: reconnect to get it", "inbox");
   }
   if (dm.source == st.watched)
     st.watched = caf::actor_addr{};
@@ -231,11 +269,19 @@ void open_inbox(self_ptr self) {
                "inbox");
     return;
   }
-  self->request(cs, request_timeout, inbox_atom::value, me(self))
-    .then([=](std::string& frame) { send_text(self, std::move(frame)); },
-          [=](const caf::error&) {
-            send_error(self, error_code::internal, "inbox not available: reconnect to get it", "inbox");
-          });
+  watch_server(self, cs);
+  self->state.inbox_from = cs.address();
+  self->send(cs, inbox_atom::value, me(self));
+}
+
+void on_inboxed(self_ptr self, const frame_ptr& frame) {
+  auto& st = self->state;
+  if (!st.inbox_from || caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.inbox_from)
+    return;
+  st.inbox_from = caf::actor_addr{};
+  if (auto out = st.sink.lock())
+    out->send(frame);
+  unwatch_if_idle(self);
 }
 
 void handle_frame(self_ptr self, const std::string& text) {
@@ -256,7 +302,10 @@ void handle_frame(self_ptr self, const std::string& text) {
   };
   // Checked after not_subscribed, as the protocol orders the errors.
   auto within_budget = [&](budget_kind kind, std::size_t n = 1) {
-    if (st.budget->take(kind, token_bucket::clock::now(), static_cast<double>(std::max<std::size_t>(n, 1))))
+    auto now = token_bucket::clock::now();
+    if (!st.budget)
+      st.budget = std::make_unique<request_budget>(now);
+    if (st.budget->take(kind, now, static_cast<double>(std::max<std::size_t>(n, 1))))
       return true;
     ++st.stats->drops_rate;
     send_error(self, error_code::rate_limited, "too many '" + ref.get<std::string>() + "' frames; slow down", ref);
@@ -293,19 +342,18 @@ void handle_frame(self_ptr self, const std::string& text) {
 connection_actor::behavior_type connection(self_ptr self, connection_config cfg, std::weak_ptr<frame_sink> sink,
                                            std::shared_ptr<node_stats> stats) {
   auto& state = self->state;
-  state.cfg = std::move(cfg);
+  state.cfg = std::move(static_cast<connection_settings&>(cfg));
   state.sink = std::move(sink);
   state.stats = std::move(stats);
   state.bucket.emplace(state.cfg.limits.rate_per_s, state.cfg.limits.burst, token_bucket::clock::now());
-  state.budget.emplace(token_bucket::clock::now());
   // Peers see this actor's handle in the room groups: what they may send it
   // matches nothing (local_proof, frame_ptr), and must not print or kill.
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { server_down(self, dm); });
-  send_text(self, welcome_frame(state.cfg.node, state.cfg.session, state.cfg.user, state.cfg.limits));
+  send_text(self, welcome_frame(cfg.node, cfg.session, state.cfg.user, state.cfg.limits));
   open_inbox(self);
-  if (!state.cfg.rooms.empty())
-    subscribe(self, state.cfg.rooms, {}, "subscribe");
+  if (!cfg.rooms.empty())
+    subscribe(self, cfg.rooms, {}, "subscribe");
   return {
     [=](frame_atom, const frame_ptr& text, local_proof) {
       handle_frame(self, *text);
@@ -313,8 +361,8 @@ connection_actor::behavior_type connection(self_ptr self, connection_config cfg,
         out->frame_done();
     },
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
-      auto it = self->state.seen.find(room);
-      if (it == self->state.seen.end() || !it->second.add(id))
+      auto it = self->state.rooms.find(room);
+      if (it == self->state.rooms.end() || !it->second.add(id))
         return;
       if (auto out = self->state.sink.lock())
         out->send(frame);
@@ -326,6 +374,10 @@ connection_actor::behavior_type connection(self_ptr self, connection_config cfg,
         out->send(frame);
     },
     [=](published_atom, std::uint64_t seq, const publish_result& r) { on_published(self, seq, r); },
+    [=](subscribed_atom, std::uint64_t seq, const std::vector<room_snapshot>& snaps) {
+      on_subscribed(self, seq, snaps);
+    },
+    [=](inboxed_atom, const frame_ptr& frame) { on_inboxed(self, frame); },
     [=](notify_atom, const frame_ptr& frame) {
       if (auto out = self->state.sink.lock())
         out->send(frame);

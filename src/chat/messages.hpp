@@ -28,8 +28,11 @@ using closed_atom = caf::atom_constant<caf::atom("c_closed")>;
 using deliver_atom = caf::atom_constant<caf::atom("c_deliver")>;
 using push_atom = caf::atom_constant<caf::atom("c_push")>;
 
-// chat server -> connection: the answer to its publish with that number
+// chat server -> connection: the answer to its publish, subscribe with that
+// number, and to its inbox request
 using published_atom = caf::atom_constant<caf::atom("c_publd")>;
+using subscribed_atom = caf::atom_constant<caf::atom("c_subd")>;
+using inboxed_atom = caf::atom_constant<caf::atom("c_inboxed")>;
 // chat server -> connection: a frame for it whatever rooms it holds (inbox
 // updates, an error for a request that went to the chat server)
 using notify_atom = caf::atom_constant<caf::atom("c_notify")>;
@@ -158,13 +161,13 @@ typename Inspector::result_type inspect(Inspector& f, scrollback& x) {
 /// (chat/chat_server.cpp checks who actually sent each).
 using chat_server_base = pg_watcher_actor::extend<
   // connections
-  caf::replies_to<subscribe_atom, std::vector<std::string>, std::map<std::string, std::string>,
-                  cluster::member>::with<std::vector<room_snapshot>>,
+  caf::reacts_to<subscribe_atom, std::uint64_t, std::vector<std::string>, std::map<std::string, std::string>,
+                 cluster::member>,
   caf::reacts_to<unsubscribe_atom, std::vector<std::string>, caf::actor>,
   caf::reacts_to<publish_atom, std::uint64_t, message, caf::actor, bool>,
   caf::reacts_to<typing_atom, std::string, std::string, bool>,
   caf::reacts_to<read_atom, std::string, std::string, std::string, caf::actor>,
-  caf::replies_to<inbox_atom, cluster::member>::with<std::string>,
+  caf::reacts_to<inbox_atom, cluster::member>,
   // the other nodes' chat servers
   caf::reacts_to<replicate_atom, message, std::vector<caf::actor>>,
   caf::reacts_to<replicate_batch_atom, std::uint64_t, std::vector<replicate_item>>,
@@ -190,7 +193,9 @@ using connection_base = caf::typed_actor<
   // the chat server, directly or through a fan-out shard
   caf::reacts_to<deliver_atom, std::string, std::string, protocol::frame_ptr>,
   caf::reacts_to<push_atom, std::string, protocol::frame_ptr>,
-  caf::reacts_to<published_atom, std::uint64_t, publish_result>, caf::reacts_to<notify_atom, protocol::frame_ptr>>;
+  caf::reacts_to<published_atom, std::uint64_t, publish_result>,
+  caf::reacts_to<subscribed_atom, std::uint64_t, std::vector<room_snapshot>>,
+  caf::reacts_to<inboxed_atom, protocol::frame_ptr>, caf::reacts_to<notify_atom, protocol::frame_ptr>>;
 
 /// The profile store: what this node's HTTP side and the other nodes'
 /// profile stores send it, and the scope's notices.

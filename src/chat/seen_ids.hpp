@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -23,12 +24,16 @@ public:
       return false;
     // The set views the deque's strings: one copy per id, on the hot path
     // of every delivery. A deque never moves its elements on push_back or
-    // pop_front, so the views stay valid.
-    order_.push_back(id);
-    set_.insert(order_.back());
-    if (order_.size() > capacity_) {
-      set_.erase(order_.front());
-      order_.pop_front();
+    // pop_front, so the views stay valid. It is made with the first id: a
+    // std::deque allocates a 512-byte block as it is constructed, which
+    // every idle connection paid for every room it is in.
+    if (!order_)
+      order_ = std::make_unique<std::deque<std::string>>();
+    order_->push_back(id);
+    set_.insert(order_->back());
+    if (order_->size() > capacity_) {
+      set_.erase(order_->front());
+      order_->pop_front();
     }
     return true;
   }
@@ -37,7 +42,7 @@ public:
 
 private:
   std::size_t capacity_;
-  std::deque<std::string> order_;
+  std::unique_ptr<std::deque<std::string>> order_;
   std::unordered_set<std::string_view> set_;
 };
 

@@ -40,12 +40,12 @@ constexpr auto handshake_timeout = std::chrono::seconds(10);
 websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_buffer leftover, server_context& ctx,
                                      upgrade_ok who)
   : ws_(std::move(socket)),
-    close_deadline_(ws_.get_executor()),
-    expiry_(ws_.get_executor()),
     ctx_(ctx),
     outbox_(
       ctx.lanes->outbox_of(static_cast<asio::io_context&>(asio::query(ws_.get_executor(), asio::execution::context)))),
-    who_(std::move(who)),
+    user_(who.user),
+    expires_at_s_(who.expires_at_s),
+    start_(std::make_unique<upgrade_ok>(std::move(who))),
     id_(ctx.cfg.node_name + "-" + std::to_string(++ctx.next_session)) {
   ws_.next_layer().buffer() = std::move(leftover);
   // Only the leftover bytes are kept, not the room the HTTP reader grew.
@@ -84,9 +84,12 @@ void websocket_session::on_accept(beast::error_code ec) {
   connection_config cc;
   cc.node = cfg.node_name;
   cc.session = id_;
-  cc.user = who_.user;
-  cc.rooms = who_.rooms;
-  cc.allowed_rooms = who_.allowed_rooms;
+  cc.user = user_;
+  // The actor keeps the rooms; the session needs only the user and the expiry.
+  cc.rooms = std::move(start_->rooms);
+  if (start_->allowed_rooms)
+    cc.allowed_rooms = std::make_shared<const std::set<std::string>>(std::move(*start_->allowed_rooms));
+  start_.reset();
   cc.limits = {cfg.max_frame_bytes, cfg.max_text_chars, cfg.max_rooms, cfg.rate_per_s, cfg.burst, cfg.max_queue_bytes};
   cc.seen_per_room = std::max<std::size_t>(200, cfg.history * 4);
   actor_ = ctx_.sys.spawn(connection, std::move(cc), std::weak_ptr<frame_sink>(shared_from_this()), ctx_.stats);
@@ -106,18 +109,19 @@ void websocket_session::on_accept(beast::error_code ec) {
 }
 
 void websocket_session::arm_expiry() {
-  if (!who_.expires_at_s)
+  if (!expires_at_s_)
     return;
   auto now_us = wall_micros();
-  if (*who_.expires_at_s - now_us / 1000000 > max_timed_expiry_s)
+  if (*expires_at_s_ - now_us / 1000000 > max_timed_expiry_s)
     return;
-  expiry_.expires_after(std::chrono::microseconds(*who_.expires_at_s * 1000000 - now_us));
+  expiry_ = std::make_unique<asio::steady_timer>(ws_.get_executor());
+  expiry_->expires_after(std::chrono::microseconds(*expires_at_s_ * 1000000 - now_us));
   // Weak: a closed session must not wait for its token's expiry to be freed.
-  expiry_.async_wait([weak = std::weak_ptr<websocket_session>(shared_from_this())](beast::error_code ec) {
+  expiry_->async_wait([weak = std::weak_ptr<websocket_session>(shared_from_this())](beast::error_code ec) {
     auto self = weak.lock();
     if (ec || !self)
       return;
-    spdlog::info("ws: session={} user={} closed: token expired", self->id_, self->who_.user);
+    spdlog::info("ws: session={} user={} closed: token expired", self->id_, self->user_);
     self->closing_because(close_reason::token_expired);
     self->begin_close(policy_error, "token expired",
                       std::make_shared<const std::string>(
@@ -144,8 +148,10 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
       closing_because(close_reason::too_big);
     else
       closing_because(close_reason::network);
-    close_deadline_.cancel();
-    expiry_.cancel();
+    if (closing_state_)
+      closing_state_->deadline.cancel();
+    if (expiry_)
+      expiry_->cancel();
     return;
   }
   if (auto& early = ws_.next_layer().buffer(); early.size() == 0 && early.capacity() != 0)
@@ -242,8 +248,7 @@ void websocket_session::closing_because(close_reason why) {
 void websocket_session::close_slow_consumer(const char* why) {
   closing_because(close_reason::slow_consumer);
   ++ctx_.stats->drops_slow;
-  spdlog::info("ws: session={} user={} closed as slow consumer: {} ({} bytes queued)", id_, who_.user, why,
-               queued_bytes_);
+  spdlog::info("ws: session={} user={} closed as slow consumer: {} ({} bytes queued)", id_, user_, why, queued_bytes_);
   begin_close(policy_error, "slow consumer");
 }
 
@@ -273,7 +278,8 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason, prot
   if (closing_)
     return;
   closing_ = true;
-  close_reason_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  closing_state_ = std::make_unique<closing_state>(ws_.get_executor());
+  closing_state_->reason = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
   // Drop what is not yet being written; the frame in flight must finish
   // before the close frame can go.
   while (queue_.size() > (writing_ ? 1u : 0u)) {
@@ -286,9 +292,10 @@ void websocket_session::begin_close(std::uint16_t code, std::string reason, prot
   // The close handshake reads the peer's frames itself; a paused read loop
   // stays paused.
   paused_.reset();
-  expiry_.cancel();
-  close_deadline_.expires_after(close_timeout);
-  close_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+  if (expiry_)
+    expiry_->cancel();
+  closing_state_->deadline.expires_after(close_timeout);
+  closing_state_->deadline.async_wait([self = shared_from_this()](beast::error_code ec) {
     beast::error_code ignored;
     if (!ec)
       beast::get_lowest_layer(self->ws_).close(ignored);
@@ -305,10 +312,10 @@ void websocket_session::do_close() {
   if (close_sent_)
     return;
   close_sent_ = true;
-  ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+  ws_.async_close(closing_state_->reason, [self = shared_from_this()](beast::error_code) {
     // The read loop, when it runs, sees the peer's answer too; when it is
     // paused nothing else waits, and the session ends here.
-    self->close_deadline_.cancel();
+    self->closing_state_->deadline.cancel();
   });
 }
 

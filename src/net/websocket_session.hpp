@@ -75,11 +75,23 @@ private:
 
   boost::beast::websocket::stream<prefilled_stream> ws_;
   boost::beast::flat_buffer buffer_;
-  boost::asio::steady_timer close_deadline_;
-  boost::asio::steady_timer expiry_; ///< the token's exp, when the node checks tokens
+  /// What only a closing session needs, made when it begins to close: most
+  /// connections are idle most of their life, and these cost about 250
+  /// bytes each.
+  struct closing_state {
+    explicit closing_state(const boost::asio::any_io_executor& ex) : deadline(ex) {}
+    boost::asio::steady_timer deadline; ///< for the peer's answer to our close frame
+    boost::beast::websocket::close_reason reason;
+  };
+  /// The token's exp, when the node checks tokens and the token has one.
+  std::unique_ptr<boost::asio::steady_timer> expiry_;
   server_context& ctx_;
   frame_outbox& outbox_;
-  upgrade_ok who_;
+  std::string user_;
+  std::optional<std::int64_t> expires_at_s_; ///< the token's exp, when a token was checked
+  /// The upgrade's rooms and the token's allowed rooms, handed to the
+  /// connection actor when it starts.
+  std::unique_ptr<upgrade_ok> start_;
   std::string id_;
   connection_actor actor_;
 
@@ -94,7 +106,7 @@ private:
   bool writing_ = false;
   bool closing_ = false; ///< no more frames are queued
   bool close_sent_ = false;
-  boost::beast::websocket::close_reason close_reason_;
+  std::unique_ptr<closing_state> closing_state_;
   /// Why it ends, the first cause seen (chat_connections_closed_total).
   std::optional<chat::close_reason> why_closed_;
 };

@@ -65,12 +65,15 @@ const std::int64_t ack_ts = 1763556074139022;
 caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<server_log> log) {
   auto next = std::make_shared<int>(0);
   return {
-    [=](chat::subscribe_atom, const std::vector<std::string>& rooms, const std::map<std::string, std::string>&,
-        const chat::cluster::member& who) {
+    [=](chat::subscribe_atom, std::uint64_t seq, const std::vector<std::string>& rooms,
+        const std::map<std::string, std::string>&, const chat::cluster::member& who) {
       std::vector<chat::room_snapshot> out;
-      for (const auto& r : rooms)
+      for (const auto& r : rooms) {
+        if (r == "held")
+          return; // a chat server that dies before it answers
         out.push_back({r, {who.user}, {chat::message{r, "h-" + r, "old", "hi", "", 0}}, false});
-      return out;
+      }
+      self->send(who.actor, chat::subscribed_atom::value, seq, out);
     },
     [=](chat::unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor&) {
       std::lock_guard<std::mutex> guard{log->mtx};
@@ -96,7 +99,12 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("typing:" + room + ":" + user + ":" + (start ? "start" : "stop"));
     },
-    [=](chat::inbox_atom, const chat::cluster::member&) { return chat::protocol::inbox_frame({}); },
+    [=](chat::inbox_atom, const chat::cluster::member& who) {
+      if (who.user == "held")
+        return; // a chat server that dies before it answers
+      self->send(who.actor, chat::inboxed_atom::value,
+                 chat::protocol::frame_ptr{std::make_shared<const std::string>(chat::protocol::inbox_frame({}))});
+    },
     [=](chat::read_atom, const std::string& room, const std::string& user, const std::string& id, const caf::actor&) {
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("read:" + room + ":" + user + ":" + id);
@@ -364,6 +372,48 @@ TEST_CASE_FIXTURE(connection_fixture,
 }
 
 TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: a subscribe the chat server dies with gets an error, and its rooms are not held") {
+  connect(config({}));
+  REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
+  send(json{{"type", "subscribe"}, {"rooms", {"held"}}});
+  CHECK(nothing_more());
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+  check_error(next(), "internal", "subscribe");
+  // Not held: a message to it is not_subscribed, not sent to a chat server.
+  send(message("held", "hi", "c1"));
+  check_error(next(), "not_subscribed", "c1");
+}
+
+TEST_CASE_FIXTURE(connection_fixture, "connection: an inbox the chat server dies with gets an error with ref inbox") {
+  auto cc = config({});
+  cc.user = "held";
+  connect(std::move(cc));
+  REQUIRE(next()["type"] == "welcome");
+  CHECK(nothing_more());
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+  check_error(next(), "internal", "inbox");
+  CHECK(nothing_more());
+}
+
+TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: an answer to a subscribe or an inbox counts only from the chat server asked") {
+  auto cc = config({});
+  cc.user = "held";
+  connect(std::move(cc));
+  REQUIRE(next()["type"] == "welcome");
+  send(json{{"type", "subscribe"}, {"rooms", {"held"}}});
+  CHECK(nothing_more());
+  // Subscribe number 1 and the inbox, answered by an actor that is not the chat server.
+  caf::anon_send(conn, chat::subscribed_atom::value, std::uint64_t{1},
+                 std::vector<chat::room_snapshot>{{"held", {"x"}, {}, false}});
+  caf::anon_send(
+    conn, chat::inboxed_atom::value,
+    chat::protocol::frame_ptr{std::make_shared<const std::string>(R"({"type":"inbox","conversations":[]})")});
+  CHECK(nothing_more());
+}
+
+TEST_CASE_FIXTURE(connection_fixture,
                   "connection: an answer to a publish counts only from the chat server that has it") {
   connect(config({"lobby"}));
   send_held_publish();
@@ -426,7 +476,7 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: subscribe, unsubscribe, typin
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: a token's rooms restrict subscribe") {
   auto cc = config({});
-  cc.allowed_rooms = std::set<std::string>{"a"};
+  cc.allowed_rooms = std::make_shared<const std::set<std::string>>(std::set<std::string>{"a"});
   connect(cc);
   REQUIRE(next()["type"] == "welcome");
   REQUIRE(next()["type"] == "inbox");

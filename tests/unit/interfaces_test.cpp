@@ -27,10 +27,12 @@ constexpr bool speaks = std::is_convertible_v<From, To>;
 } // namespace
 
 TEST_CASE("chat_server_actor: connections, peers' chat servers, the scope and discovery") {
-  static_assert(accepts<chat_server_actor, subscribe_atom, strings, since, cluster::member>);
-  static_assert(
-    std::is_same_v<caf::response_type_t<chat_server_actor::signatures, subscribe_atom, strings, since, cluster::member>,
-                   caf::detail::type_list<std::vector<room_snapshot>>>);
+  // A subscribe is numbered and answered by a plain message (subscribed), as a publish is.
+  static_assert(accepts<chat_server_actor, subscribe_atom, std::uint64_t, strings, since, cluster::member>);
+  static_assert(std::is_same_v<caf::response_type_t<chat_server_actor::signatures, subscribe_atom, std::uint64_t,
+                                                    strings, since, cluster::member>,
+                               caf::detail::type_list<void>>);
+  static_assert(!accepts<chat_server_actor, subscribe_atom, strings, since, cluster::member>);
   static_assert(accepts<chat_server_actor, publish_atom, std::uint64_t, message, caf::actor, bool>);
   static_assert(accepts<chat_server_actor, replicate_batch_atom, std::uint64_t, std::vector<replicate_item>>);
   static_assert(accepts<chat_server_actor, resolved_atom, std::vector<caf::node_id>>);
@@ -47,6 +49,7 @@ TEST_CASE("connection_actor: its session, the chat server and the fan-out shards
   static_assert(accepts<connection_actor, frame_atom, protocol::frame_ptr, local_proof>);
   static_assert(accepts<connection_actor, deliver_atom, std::string, std::string, protocol::frame_ptr>);
   static_assert(accepts<connection_actor, published_atom, std::uint64_t, publish_result>);
+  static_assert(accepts<connection_actor, subscribed_atom, std::uint64_t, std::vector<room_snapshot>>);
   // A session's frame without its local_proof is not a message it takes.
   static_assert(!accepts<connection_actor, frame_atom, protocol::frame_ptr>);
   static_assert(!accepts<connection_actor, subscribe_atom, strings, since, cluster::member>);
@@ -66,7 +69,8 @@ TEST_CASE("pg_scope_actor: the local API and the pg peer protocol") {
 
 TEST_CASE("chat_server_actor and connection_actor: the inbox of protocol 1.1") {
   static_assert(std::is_same_v<caf::response_type_t<chat_server_actor::signatures, inbox_atom, cluster::member>,
-                               caf::detail::type_list<std::string>>);
+                               caf::detail::type_list<void>>);
+  static_assert(accepts<connection_actor, inboxed_atom, protocol::frame_ptr>);
   static_assert(accepts<chat_server_actor, read_atom, std::string, std::string, std::string, caf::actor>);
   static_assert(accepts<chat_server_actor, read_mark_atom, read_mark>);
   static_assert(
