@@ -18,7 +18,7 @@
 #                                 PER_ROOM messages (default 1000 x 10000), alone and beside a peer
 #   bench/run.sh all              every one of the above, then bench/plot.sh
 #
-# Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1),
+# Environment: REPS (runs per variant, default 3; scenario3/4 and sweep: 1; scenario3 starts a fresh node per run),
 # WARMUP (s, 3), DURATION (s, 7), NODES (scenario1/2: 3), SWEEP_RATES
 # ("15 30 60 90 120"), LOADGEN_THREADS (1), HTTP_BASE (28080), ADMIN_BASE (28180), CLUSTER_BASE
 # (29100), FLOOR_PORT (28090), IDLE_CLIENTS (20000), CHATD (build/chatd),
@@ -377,22 +377,24 @@ scenario3() {
   # connection: raise the soft limit to the hard one (we may not go higher).
   hard=$(ulimit -Hn)
   ulimit -n "$hard"
-  start_nodes 1 "$out/logs"
-  start_floor "$out/logs"
+  # A fresh process per rep: one that held connections before reuses what
+  # they freed, and would show almost nothing per connection.
   for r in $(seq 1 "$reps"); do
+    start_nodes 1 "$out/logs"
     log "scenario3 rep $r: chatd, $IDLE_CLIENTS idle connections"
     "$LOADGEN" idle --endpoints "127.0.0.1:$((HTTP_BASE + 1))" --pids "${node_pids[0]}" --clients "$IDLE_CLIENTS" \
       --procs 2 --room-size 10 --src-base 2 --src-count 50 --inflight 500 --label chat --scenario scenario3-1n \
       --room-prefix "idle$r-" --json "$out/scenario3-1n-rep$r-chat.json" || log "scenario3: chatd run incomplete"
+    stop_nodes
     sleep 2
+    start_floor "$out/logs"
     log "scenario3 rep $r: floor"
     "$LOADGEN" idle --endpoints "127.0.0.1:$FLOOR_PORT" --pids "$floor_pid" --clients "$IDLE_CLIENTS" \
       --procs 2 --room-size 10 --src-base 2 --src-count 50 --inflight 500 --label floor --scenario scenario3-1n \
       --room-prefix "idle$r-" --json "$out/scenario3-1n-rep$r-floor.json" || log "scenario3: floor run incomplete"
+    stop_floor
     sleep 2
   done
-  stop_floor
-  stop_nodes
   report "$out"
 }
 
