@@ -11,6 +11,24 @@
 // usage: rogue_chat HOST PORT ROOM
 // Prints one line per step; exits 0 when every message was sent.
 //
+// usage: rogue_chat HOST PORT ROOM --only CHECK
+// One message that breaks exactly one of the chat server's checks on what
+// peers send and passes all the others, so that a test built on it fails
+// when that one check goes (the full run above breaks several at once):
+//   future-ts     a replicate whose id carries its ts, a ts in 2100
+//   bad-id        a replicate valid but for an id that does not start with
+//                 its ts
+//   bad-user      a replicate valid but for its user name
+//   bad-room      a replicate valid but for its room name
+//   unknown-peer  a valid replicate from a node that never joined the
+//                 group protocol (it finds the chat server by its
+//                 registered name): only "known peers only" stops it
+//   crash-conn    the fault hook's crash atom (bare, as a peer can send it)
+//                 to a connection actor of ROOM
+// Each replicate goes once alone and once as a batch of one (two refusals
+// when refused). Prints "handled" once the chat server answered a request
+// sent after them: by then it has handled them.
+//
 // usage: rogue_chat HOST PORT ROOM --silent SECONDS
 // A peer that joins as a chat server, reads everything the node sends it and
 // answers nothing (its CAF layer still answers heartbeats, so the connection
@@ -24,6 +42,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "chat/clock.hpp"
 #include "chat/messages.hpp"
 #include "rogue_setup.hpp"
 
@@ -35,6 +54,30 @@ constexpr auto wait = std::chrono::seconds(5);
 /// A timestamp in the year 2100: one such message used to drag every later
 /// ack into that year.
 constexpr std::int64_t year_2100_us = 4102444800LL * 1000000;
+
+/// A message every check of a peer's replicate passes, from a node that is
+/// a known peer: a valid room and user, text, and an id that starts with its
+/// ts the way the node's own ids do (id_generator).
+message valid_message(const std::string& room, std::int64_t ts, const std::string& text) {
+  message m{room, "", "mallory", text, "", ts};
+  m.id = id_generator{"rogue", 0x5eed}.next(ts);
+  return m;
+}
+
+/// Sends `m` alone and as a batch of one, today's two replicate shapes.
+void replicate_both_ways(caf::scoped_actor& self, const caf::actor& chat_server, const message& m,
+                         const std::vector<caf::actor>& recipients) {
+  self->send(chat_server, replicate_atom::value, m, recipients);
+  self->send(chat_server, replicate_batch_atom::value, std::uint64_t{1}, std::vector<replicate_item>{{m, recipients}});
+}
+
+/// Messages from one sender arrive in order: once the chat server answers
+/// this, it has handled everything we sent it before.
+bool handled(caf::scoped_actor& self, const caf::actor& chat_server) {
+  bool ok = false;
+  self->request(chat_server, wait, health_atom::value).receive([&](health_atom) { ok = true; }, [](caf::error&) {});
+  return ok;
+}
 
 caf::actor member_of(const cluster::group_map& groups, const std::string& group, std::size_t i = 0) {
   auto it = groups.find(group);
@@ -63,12 +106,63 @@ int stay_silent(caf::scoped_actor& self, const caf::actor& scope, int seconds) {
   return 0;
 }
 
+/// A valid replicate from a node the target never met in the group
+/// protocol: it finds the chat server by its registered name, as any node
+/// that reaches the cluster port can.
+int as_unknown_peer(caf::actor_system& sys, caf::scoped_actor& self, const caf::actor& portal,
+                    const std::string& room) {
+  auto chat_server =
+    caf::actor_cast<caf::actor>(sys.middleman().remote_lookup(registry_name::chat_server, portal.node()));
+  if (!chat_server) {
+    std::cerr << "remote lookup of the chat server failed\n";
+    return 1;
+  }
+  replicate_both_ways(self, chat_server, valid_message(room, wall_micros(), "from an unknown node"), {});
+  std::cout << "sent unknown-peer" << std::endl;
+  if (!handled(self, chat_server))
+    return 1;
+  std::cout << "handled" << std::endl;
+  return 0;
+}
+
+/// One message that only `check` refuses (see the usage at the top).
+int break_one_check(caf::scoped_actor& self, const caf::actor& chat_server, const caf::actor& victim,
+                    const std::string& room, const std::string& check) {
+  auto now = wall_micros();
+  std::vector<caf::actor> to_victim{victim};
+  if (check == "future-ts") {
+    replicate_both_ways(self, chat_server, valid_message(room, year_2100_us, "from the year 2100"), to_victim);
+  } else if (check == "bad-id") {
+    auto m = valid_message(room, now, "with an id that hides its ts");
+    m.id = "rogue-" + m.id;
+    replicate_both_ways(self, chat_server, m, to_victim);
+  } else if (check == "bad-user") {
+    auto m = valid_message(room, now, "from a user name the protocol forbids");
+    m.user = "mal lory";
+    replicate_both_ways(self, chat_server, m, to_victim);
+  } else if (check == "bad-room") {
+    replicate_both_ways(self, chat_server, valid_message("no spaces allowed", now, "for a bad room"), to_victim);
+  } else if (check == "crash-conn") {
+    for (int i = 0; i < 10; ++i)
+      self->send(victim, crash_atom::value);
+  } else {
+    std::cerr << "unknown check '" << check << "'\n";
+    return 2;
+  }
+  std::cout << "sent " << check << std::endl;
+  if (!handled(self, chat_server))
+    return 1;
+  std::cout << "handled" << std::endl;
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   bool silent = argc == 6 && std::string{argv[4]} == "--silent";
-  if (argc != 4 && !silent) {
-    std::cerr << "usage: rogue_chat HOST PORT ROOM [--silent SECONDS]\n";
+  std::string only = argc == 6 && std::string{argv[4]} == "--only" ? argv[5] : "";
+  if (argc != 4 && !silent && only.empty()) {
+    std::cerr << "usage: rogue_chat HOST PORT ROOM [--silent SECONDS | --only CHECK]\n";
     return 2;
   }
   std::string host = argv[1];
@@ -89,6 +183,8 @@ int main(int argc, char** argv) {
     std::cerr << "cannot reach the portal: " << sys.render(portal.error()) << "\n";
     return 1;
   }
+  if (only == "unknown-peer")
+    return as_unknown_peer(sys, self, *portal, room);
   caf::actor scope;
   self->request(*portal, wait, pg_peer_atom::value)
     .receive([&](const caf::actor& s) { scope = s; },
@@ -119,6 +215,8 @@ int main(int argc, char** argv) {
     std::cout << "joined as a silent peer" << std::endl;
     return stay_silent(self, scope, std::atoi(argv[5]));
   }
+  if (!only.empty())
+    return break_one_check(self, chat_server, victim, room, only);
 
   message future{room, "rogue-2100", "mallory", "from the year 2100", "", year_2100_us};
   message forged{room, "rogue-bad-room", "mallory", "bad room", "", 0};

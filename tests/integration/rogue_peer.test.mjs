@@ -59,3 +59,63 @@ test('a rogue peer on the plaintext cluster port cannot inject, impersonate, ske
   const reply = await observer.say(room, 'the victim is still in the room');
   assert.equal((await victim.next({ type: 'message', id: reply.id })).text, 'the victim is still in the room');
 });
+
+/** chat_peer_messages_refused_total on `node`'s admin /metrics. */
+async function refusedCount() {
+  return (await metrics(node)).get('chat_peer_messages_refused_total');
+}
+
+// The full run above breaks several checks with each message (its year-2100
+// message also has an id without its ts), so it passes with any one of them
+// gone. Here each message breaks exactly one check and passes every other:
+// without that check it is stored, delivered to the victim it names and not
+// counted. Each goes alone and as a batch of one: two refusals.
+test("each check on a peer's replicate refuses on its own: ts, id, user, room, known peers only", { timeout: 90_000 }, async () => {
+  const room = unique('checks');
+  const victim = await connect(node, { user: unique('victim'), rooms: [room] });
+  await victim.awaitJoined([room]);
+  victim.drain();
+
+  for (const check of ['future-ts', 'bad-id', 'bad-user', 'bad-room', 'unknown-peer']) {
+    const before = await refusedCount();
+    const rogue = await runRogueChat(node, room, { args: ['--only', check] });
+    assert.equal(rogue.code, 0, `${check}: the rogue peer sent it and the chat server handled it:\n${rogue.out}`);
+    assert.match(rogue.out, /^handled$/m);
+    assert.deepEqual(await roomHistory(node, room), [], `${check}: nothing was stored`);
+    await victim.expectNothing((f) => f.type === 'message', 0);
+    // The only trace of a message for an invalid room, which no one can hold.
+    assert.equal((await refusedCount()) - before, 2, `${check}: the replicate and the batch are refused and counted`);
+  }
+
+  // Nothing dragged the node's clock along either.
+  const ack = await victim.say(room, 'after the checks');
+  assert.ok(Math.abs(Date.parse(ack.ts) - Date.now()) < 60_000, `the ack's ts ${ack.ts} is near now`);
+});
+
+test("the crash atom sent to a client's connection actor over the cluster port leaves that client connected", { timeout: 60_000 }, async () => {
+  const room = unique('crash');
+  const victim = await connect(node, { user: unique('victim'), rooms: [room] });
+  const observer = await connect(node, { user: unique('observer'), rooms: [room] });
+  await victim.awaitJoined([room]);
+  await observer.awaitJoined([room]);
+  victim.drain();
+  observer.drain();
+
+  const rogue = await runRogueChat(node, room, { args: ['--only', 'crash-conn'] });
+  assert.equal(rogue.code, 0, `the rogue peer sent the crash atoms:\n${rogue.out}`);
+  assert.match(rogue.out, /^sent crash-conn$/m);
+
+  // A crashed connection actor closes its WebSocket with 1011 at once; the
+  // victim's next frame would then find the connection closed.
+  const pong = await victim.ping('after-crash').catch(async (e) => {
+    const closed = await victim.closed(2000).catch(() => 'not closed');
+    assert.fail(`the victim's connection ended ${JSON.stringify(closed)}: ${e.message}`);
+  });
+  assert.equal(pong.t, 'after-crash');
+  assert.equal(victim.closeInfo, null, 'the victim is still connected');
+  const ack = await victim.say(room, 'still here');
+  assert.equal((await observer.next({ type: 'message', id: ack.id })).text, 'still here');
+  const reply = await observer.say(room, 'and heard');
+  assert.equal((await victim.next({ type: 'message', id: reply.id })).text, 'and heard');
+  assert.equal(victim.closeInfo, null, 'the victim is still connected');
+});
