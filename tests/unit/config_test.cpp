@@ -21,6 +21,8 @@ const char* const all_env[] = {
   "CHAT_DRAIN_GRACE_MS",  "CHAT_AUTH_SECRET",     "CHAT_LOG_LEVEL",
   "CHAT_THREADS",         "CHAT_WORKERS",         "CHAT_DEBUG_ENDPOINTS",
 };
+const char* const tls_and_origin_env[] = {"CHAT_CLUSTER_TLS_CERT", "CHAT_CLUSTER_TLS_KEY", "CHAT_CLUSTER_TLS_CA",
+                                          "CHAT_ALLOWED_ORIGINS"};
 
 /// Clears every CHAT_* variable on entry and on exit, so tests neither see
 /// the caller's environment nor leak into each other.
@@ -29,6 +31,8 @@ struct clean_env {
   ~clean_env() { clear(); }
   static void clear() {
     for (const char* name : all_env)
+      unsetenv(name);
+    for (const char* name : tls_and_origin_env)
       unsetenv(name);
   }
   void set(const char* name, const char* value) { setenv(name, value, 1); }
@@ -163,6 +167,39 @@ TEST_CASE("config: environment variables") {
     auto e = error_of({});
     CHECK(e.find("CHAT_HISTORY") != std::string::npos);
     CHECK(e.find("lots") != std::string::npos);
+  }
+}
+
+// Kubernetes hands a node its TLS files and origins as variables (a Secret
+// mounted as files, named in the pod's env); a typo in a variable's name
+// would leave the node in plaintext or same-origin only without a word.
+TEST_CASE("config: cluster TLS files and allowed origins from the environment") {
+  clean_env env;
+  env.set("CHAT_NODE_NAME", "n");
+  env.set("CHAT_CLUSTER_TLS_CERT", "/etc/chat/tls/tls.crt");
+  env.set("CHAT_CLUSTER_TLS_KEY", "/etc/chat/tls/tls.key");
+  env.set("CHAT_CLUSTER_TLS_CA", "/etc/chat/tls/ca.crt");
+  env.set("CHAT_ALLOWED_ORIGINS", "https://chat.example.org,http://127.0.0.1:8080");
+  auto c = parsed({});
+  CHECK(c.cluster_tls_cert == "/etc/chat/tls/tls.crt");
+  CHECK(c.cluster_tls_key == "/etc/chat/tls/tls.key");
+  CHECK(c.cluster_tls_ca == "/etc/chat/tls/ca.crt");
+  CHECK(c.allowed_origins == std::vector<std::string>{"https://chat.example.org", "http://127.0.0.1:8080"});
+  SUBCASE("a flag beats its variable, the other variables still count") {
+    // docs/config.md: "a flag wins over the variable".
+    auto f = parsed({"--cluster-tls-ca", "/run/new-ca.crt", "--allowed-origins=*"});
+    CHECK(f.cluster_tls_ca == "/run/new-ca.crt");
+    CHECK(f.cluster_tls_cert == "/etc/chat/tls/tls.crt");
+    CHECK(f.cluster_tls_key == "/etc/chat/tls/tls.key");
+    CHECK(f.allowed_origins == std::vector<std::string>{"*"});
+  }
+  SUBCASE("an empty --allowed-origins= wins too: back to same origin only") {
+    CHECK(parsed({"--allowed-origins="}).allowed_origins.empty());
+  }
+  SUBCASE("the three TLS settings go together, whichever way each is given") {
+    unsetenv("CHAT_CLUSTER_TLS_KEY");
+    CHECK(error_of({}).find("go together") != std::string::npos);
+    CHECK(parsed({"--cluster-tls-key", "/run/tls.key"}).cluster_tls_key == "/run/tls.key");
   }
 }
 
