@@ -60,6 +60,20 @@ TEST_CASE("budgets refill at their rate") {
   CHECK(take_all(b, budget_kind::typing, t0 + 1s) == static_cast<int>(per_s));
 }
 
+// Scrollback reads up to 100 messages from disk per request: its budget is
+// documented (docs/protocol.md, "Rate limits") as 5 per second, burst 20.
+TEST_CASE("history (scrollback): a burst of 20, then 5 per second, apart from the other budgets") {
+  request_budget b{t0};
+  CHECK(take_all(b, budget_kind::history, t0) == 20);
+  CHECK_FALSE(b.take(budget_kind::history, t0 + 100ms));
+  CHECK(b.take(budget_kind::read, t0));
+  CHECK(b.take(budget_kind::ping, t0));
+  CHECK(take_all(b, budget_kind::history, t0 + 1s) == 5);
+  CHECK(take_all(b, budget_kind::history, t0 + 1s + 250ms) == 1);
+  // Idle for long, it holds a burst again, not more.
+  CHECK(take_all(b, budget_kind::history, t0 + 1h) == 20);
+}
+
 TEST_CASE("the rates let a person through and stop a script") {
   // The page sends typing at most every 3 s; a script cycling rooms or
   // typing in a loop meets the bound within a second.
