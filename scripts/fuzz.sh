@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 runs=${FUZZ_RUNS:-10000000}
 secs=${FUZZ_SECONDS:-1800}
-harnesses=${FUZZ_HARNESSES:-wire upgrade token endpoint config http}
+harnesses=${FUZZ_HARNESSES:-wire upgrade token endpoint config http profile history_query}
 build=build-fuzz
 report=$build/fuzz-report.md
 
@@ -24,11 +24,14 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=cl
 cmake --build "$build" -j"$(nproc)" >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # Longest input worth trying per harness: a bit past each parser's limits
-# (4000-character texts, 8 KiB HTTP headers) without slowing the search.
+# (4000-character texts, 8 KiB HTTP headers, a 140-character status written
+# as 12-byte JSON escapes, a 128-byte id percent-encoded) without slowing
+# the search.
 max_len() {
   case $1 in
     wire) echo 8192 ;; http) echo 12288 ;; upgrade) echo 2048 ;;
-    token) echo 1024 ;; config) echo 1024 ;; endpoint) echo 256 ;; *) echo 4096 ;;
+    token) echo 1024 ;; config) echo 1024 ;; endpoint) echo 256 ;;
+    profile) echo 4096 ;; history_query) echo 1024 ;; *) echo 4096 ;;
   esac
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace chat {
@@ -37,5 +38,17 @@ constexpr std::size_t max_profile_status_chars = 140;
 /// Why these fields cannot be stored (an empty message when they can):
 /// what the HTTP answer and a peer's copy are checked against.
 std::string profile_fault(const std::string& name, const std::string& status);
+
+/// A PUT /api/users/USER/profile body, read (docs/protocol.md, "Profiles"):
+/// a JSON object whose `name` and `status` are each a string, null or left
+/// out, within the bounds above.
+struct profile_body {
+  std::string name;    ///< "" when left out or null
+  std::string status;  ///< "" when left out or null
+  std::string error;   ///< empty: accepted; else the refusal's code: bad_json, bad_request or too_large
+  std::string message; ///< what a refusal says
+};
+
+profile_body parse_profile_body(std::string_view body);
 
 } // namespace chat

@@ -38,32 +38,13 @@ std::optional<http_response> refuse_writer(server_context& ctx, const http_reque
   return std::nullopt;
 }
 
-/// The body's `name` and `status` (each optional, "" when left out).
-std::optional<http_response> read_fields(const http_request& req, std::string& name, std::string& status) {
-  auto body = json::parse(req.body(), nullptr, false);
-  if (body.is_discarded())
-    return json_error(req, http::status::bad_request, "bad_json", "the body is not valid JSON");
-  if (!body.is_object())
-    return json_error(req, http::status::bad_request, "bad_request", "the body must be a JSON object");
-  for (auto [key, out] : {std::pair{"name", &name}, std::pair{"status", &status}}) {
-    auto it = body.find(key);
-    if (it == body.end() || it->is_null())
-      continue;
-    if (!it->is_string())
-      return json_error(req, http::status::bad_request, "bad_request", std::string(key) + " must be a string");
-    *out = it->get<std::string>();
-  }
-  if (auto fault = profile_fault(name, status); !fault.empty())
-    return json_error(req, http::status::bad_request, "too_large", fault);
-  return std::nullopt;
-}
-
 http_response write_profile(server_context& ctx, const http_request& req, const std::string& user) {
   if (auto no = refuse_writer(ctx, req, user))
     return std::move(*no);
-  profile p{user, {}, {}, 0, ctx.cfg.node_name};
-  if (auto no = read_fields(req, p.name, p.status))
-    return std::move(*no);
+  auto body = parse_profile_body(req.body());
+  if (!body.error.empty())
+    return json_error(req, http::status::bad_request, body.error, body.message);
+  profile p{user, std::move(body.name), std::move(body.status), 0, ctx.cfg.node_name};
   // Later than what this node holds even if the wall clock went back:
   // the write is the newest here, and last writer wins on every node.
   p.ts = std::max(wall_micros(), ctx.store->profile_of(user).ts + 1);

@@ -3,12 +3,12 @@
 #include <chrono>
 #include <thread>
 
-#include <boost/algorithm/string/predicate.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 #include <nlohmann/json.hpp>
 
 #include "chat/clock.hpp"
 #include "chat/messages.hpp"
+#include "net/history_query.hpp"
 #include "net/metrics_page.hpp"
 #include "net/origin_check.hpp"
 #include "net/profile_routes.hpp"
@@ -36,15 +36,10 @@ http_response json_reply(const http_request& req, http::status status, const jso
 }
 
 std::string request_token(const http_request& req) {
-  auto q = parse_query(req.target());
-  if (auto it = q.find("token"); it != q.end())
-    return it->second;
-  if (auto h = req.find(http::field::authorization); h != req.end()) {
-    std::string_view v = h->value();
-    if (v.size() > 7 && boost::algorithm::istarts_with(v, "bearer "))
-      return std::string(v.substr(7));
-  }
-  return {};
+  std::optional<std::string_view> authorization;
+  if (auto h = req.find(http::field::authorization); h != req.end())
+    authorization = h->value();
+  return token_from(req.target(), authorization);
 }
 
 namespace {
@@ -124,37 +119,25 @@ http_response room_history(server_context& ctx, const http_request& req, const s
     return std::move(*no);
   if (!protocol::valid_room(room))
     return json_error(req, http::status::bad_request, "bad_request", "invalid room name");
-  auto q = parse_query(req.target());
-  auto before = q.find("before");
-  auto limit_arg = q.find("limit");
-  if (before == q.end()) {
-    if (limit_arg != q.end())
-      return json_error(req, http::status::bad_request, "bad_request", "limit needs before=ID");
+  auto query = parse_history_query(req.target());
+  if (!query.error.empty())
+    return json_error(req, http::status::bad_request, "bad_request", query.error);
+  if (!query.before) {
     json arr = json::array();
     for (const auto& m : ctx.store->window(room))
       arr.push_back(protocol::message_json(m));
     return json_reply(req, http::status::ok, arr);
   }
   // Scrollback, as the WebSocket `history` request answers it.
-  if (before->second.empty() || before->second.size() > protocol::max_id_bytes)
-    return json_error(req, http::status::bad_request, "bad_request", "before must be a message id");
-  std::size_t limit = 50;
-  if (limit_arg != q.end()) {
-    const auto& v = limit_arg->second;
-    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos || std::stoul(v) < 1
-        || std::stoul(v) > protocol::max_history_limit)
-      return json_error(req, http::status::bad_request, "bad_request",
-                        "limit must be an integer from 1 to " + std::to_string(protocol::max_history_limit));
-    limit = std::stoul(v);
-  }
-  auto page = ctx.store->before(room, before->second, limit);
+  const auto& before = *query.before;
+  auto page = ctx.store->before(room, before, query.limit);
   if (!page.found)
     return json_error(req, http::status::not_found, "not_found", "no such message in this room's history here");
   json arr = json::array();
   for (const auto& m : page.messages)
     arr.push_back(protocol::message_json(m));
   return json_reply(req, http::status::ok,
-                    {{"room", room}, {"before", before->second}, {"messages", std::move(arr)}, {"more", page.more}});
+                    {{"room", room}, {"before", before}, {"messages", std::move(arr)}, {"more", page.more}});
 }
 
 #ifdef CHAT_FAULT_HOOKS
