@@ -26,14 +26,10 @@ json profile_json(const profile& p) {
 std::optional<http_response> refuse_writer(server_context& ctx, const http_request& req, const std::string& user) {
   if (ctx.cfg.auth_secret.empty())
     return std::nullopt;
-  auto token = request_token(req);
-  if (token.empty())
-    return json_error(req, http::status::unauthorized, "unauthorized",
-                      "a token is required (?token= or Authorization: Bearer)");
-  auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
-  if (!claims)
-    return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
-  if (claims->sub != user)
+  auto checked = checked_token(ctx, req);
+  if (auto* refusal = std::get_if<http_response>(&checked))
+    return std::move(*refusal);
+  if (std::get<protocol::token_claims>(checked).sub != user)
     return json_error(req, http::status::forbidden, "forbidden", "only your own profile can be written");
   return std::nullopt;
 }

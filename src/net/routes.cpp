@@ -35,11 +35,18 @@ http_response json_reply(const http_request& req, http::status status, const jso
   return reply(req, status, "application/json", protocol::dump(body));
 }
 
-std::string request_token(const http_request& req) {
+std::variant<protocol::token_claims, http_response> checked_token(server_context& ctx, const http_request& req) {
   std::optional<std::string_view> authorization;
   if (auto h = req.find(http::field::authorization); h != req.end())
     authorization = h->value();
-  return token_from(req.target(), authorization);
+  auto token = token_from(req.target(), authorization);
+  if (token.empty())
+    return json_error(req, http::status::unauthorized, "unauthorized",
+                      "a token is required (?token= or Authorization: Bearer)");
+  auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
+  if (!claims)
+    return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
+  return std::move(*claims);
 }
 
 namespace {
@@ -100,13 +107,10 @@ std::optional<http_response> refuse_reader(server_context& ctx, const http_reque
                         "direct messages are served over HTTP only with tokens (--auth-secret)");
     return std::nullopt;
   }
-  auto token = request_token(req);
-  if (token.empty())
-    return json_error(req, http::status::unauthorized, "unauthorized",
-                      "a token is required (?token= or Authorization: Bearer)");
-  auto claims = protocol::verify_token(token, ctx.cfg.auth_secret, wall_micros() / 1000000);
-  if (!claims)
-    return json_error(req, http::status::unauthorized, "unauthorized", "invalid or expired token");
+  auto checked = checked_token(ctx, req);
+  if (auto* refusal = std::get_if<http_response>(&checked))
+    return std::move(*refusal);
+  const auto* claims = &std::get<protocol::token_claims>(checked);
   if (!protocol::may_hold(claims->sub, room))
     return json_error(req, http::status::forbidden, "forbidden", "a conversation of two other users");
   if (claims->rooms && !claims->rooms->count(room) && !protocol::own_dm_room(claims->sub, room))

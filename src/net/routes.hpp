@@ -1,11 +1,13 @@
 #pragma once
 
 #include <string>
+#include <variant>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
 #include "net/server_context.hpp"
+#include "protocol/token.hpp"
 
 namespace chat::net {
 
@@ -25,8 +27,10 @@ http_response json_error(const http_request& req, boost::beast::http::status sta
 /// A JSON body with the given status.
 http_response json_reply(const http_request& req, boost::beast::http::status status, const nlohmann::json& body);
 
-/// The token a request carries (?token= or Authorization: Bearer); empty when none.
-std::string request_token(const http_request& req);
+/// The claims of the token a request carries (?token= or Authorization:
+/// Bearer), checked against the node's auth secret; or the 401 to answer
+/// when there is none or it is invalid or expired.
+std::variant<protocol::token_claims, http_response> checked_token(server_context& ctx, const http_request& req);
 
 /// /healthz: 200 when `error` is empty (the chat server answered), else 503.
 http_response health_response(server_context& ctx, const http_request& req, const std::string& error);

@@ -15,23 +15,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { CLUSTER_QUIET_MS, CONVERGE_MS } from './lib/checks.mjs';
 import { connect, unique } from './lib/client.mjs';
-import { ChatNode, freePort, waitFor, waitPeerCount } from './lib/node.mjs';
+import { cluster, waitFor, waitPeerCount } from './lib/node.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
 let nodes;
 const dirs = [];
 
 before(async () => {
-  const ports = [];
-  for (let i = 0; i < 3; i++) ports.push({ http: await freePort(), cluster: await freePort() });
-  const peers = ports.map((p) => `127.0.0.1:${p.cluster}`);
-  nodes = ports.map((p, i) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `chatd-inbox-${i + 1}-`));
-    dirs.push(dir);
-    return new ChatNode({ name: `ib${i + 1}`, httpPort: p.http, clusterPort: p.cluster, peers, flags: { 'data-dir': dir } });
-  });
-  await Promise.all(nodes.map((n) => n.start()));
-  await Promise.all(nodes.map((n) => waitPeerCount(n, 2)));
+  for (let i = 0; i < 3; i++) dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), `chatd-inbox-${i + 1}-`)));
+  nodes = await cluster(3, { prefix: 'ib', dataDirs: dirs });
 });
 after(async () => {
   await cleanup();

@@ -14,7 +14,7 @@ import { after, before } from 'node:test';
 import { CONVERGE_MS } from './lib/checks.mjs';
 import { unique } from './lib/client.mjs';
 import { getJson, request } from './lib/http.mjs';
-import { ChatNode, freePort, startNode, waitFor, waitPeerCount } from './lib/node.mjs';
+import { cluster, startNode, waitFor, waitPeerCount } from './lib/node.mjs';
 import { signToken } from './lib/token.mjs';
 import { cleanup, test } from './lib/test.mjs';
 
@@ -22,16 +22,8 @@ let nodes;
 const dirs = [];
 
 before(async () => {
-  const ports = [];
-  for (let i = 0; i < 3; i++) ports.push({ http: await freePort(), cluster: await freePort() });
-  const peers = ports.map((p) => `127.0.0.1:${p.cluster}`);
-  nodes = ports.map((p, i) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `chatd-profiles-${i + 1}-`));
-    dirs.push(dir);
-    return new ChatNode({ name: `pf${i + 1}`, httpPort: p.http, clusterPort: p.cluster, peers, flags: { 'data-dir': dir } });
-  });
-  await Promise.all(nodes.map((n) => n.start()));
-  await Promise.all(nodes.map((n) => waitPeerCount(n, 2)));
+  for (let i = 0; i < 3; i++) dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), `chatd-profiles-${i + 1}-`)));
+  nodes = await cluster(3, { prefix: 'pf', dataDirs: dirs });
 });
 after(async () => {
   await cleanup();

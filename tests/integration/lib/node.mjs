@@ -385,7 +385,7 @@ export async function startNode(opts = {}) {
  * --allowed-origins listing every node's URL plus those origins, as
  * scripts/cluster.sh does: pages of one node may then fail over to the others.
  */
-export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000, origins, tls = null } = {}) {
+export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, timeoutMs = 20_000, origins, tls = null, dataDirs } = {}) {
   const ports = [];
   for (let i = 0; i < n; i++) ports.push({ http: await freePort(), cluster: await freePort() });
   const peers = ports.map((p) => `${HOST}:${p.cluster}`);
@@ -397,7 +397,9 @@ export async function cluster(n, { flags = {}, prefix = 'n', waitPeers = true, t
     (p, i) => {
       const name = `${prefix}${i + 1}`;
       // tls: a function from node name to { cert, key, ca }, e.g. certs.forNode
-      return new ChatNode({ name, httpPort: p.http, clusterPort: p.cluster, peers, flags, tls: tls ? tls(name) : null });
+      // dataDirs: node i's --data-dir
+      const own = dataDirs ? { ...flags, 'data-dir': dataDirs[i] } : flags;
+      return new ChatNode({ name, httpPort: p.http, clusterPort: p.cluster, peers, flags: own, tls: tls ? tls(name) : null });
     },
   );
   const started = Date.now();
