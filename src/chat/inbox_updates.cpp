@@ -39,6 +39,18 @@ void tell_user(self_ptr self, const std::string& user, const std::string& room) 
     notify(self, conn, frame);
 }
 
+/// Whether the sender's message `m` answered messages of the other user that
+/// the sender had not read: their read position (their own newest message
+/// counts) moved past those, so their unread count dropped to 0.
+bool answers_unread(const history_store& store, const message& m) {
+  auto prev = store.before(m.room, m.id, 1);
+  if (!prev.found || prev.messages.empty())
+    return false;
+  const auto& last = prev.messages.back();
+  auto mark = store.read_mark_of(m.room, m.user);
+  return last.user != m.user && (mark.empty() || last.id > mark);
+}
+
 void watch(self_ptr self, const member& conn) {
   auto& st = self->state;
   if (st.inboxes->add(conn.actor, conn.user) && st.rooms.rooms_of(conn.actor).empty()) // else watched already
@@ -86,9 +98,12 @@ void conversation_changed(self_ptr self, const message& m, bool started) {
   auto parties = protocol::dm_parties(m.room);
   if (!parties)
     return;
-  for (auto user : {parties->first, parties->second})
-    if (user != m.user || started)
-      tell_user(self, std::string(user), m.room);
+  auto& st = self->state;
+  for (auto party : {parties->first, parties->second}) {
+    std::string user(party);
+    if (user != m.user || started || (!st.inboxes->of(user).empty() && answers_unread(*st.store, m)))
+      tell_user(self, user, m.room);
+  }
 }
 
 void on_read(self_ptr self, const std::string& room, const std::string& user, const std::string& id,

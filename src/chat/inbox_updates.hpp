@@ -30,7 +30,8 @@ void close_inbox(self_ptr self, const caf::actor& conn);
 
 /// A message of a DM room reached this node's connections: its other user's
 /// connections here hear of it, and its sender's when it `started` the
-/// conversation.
+/// conversation or answered messages the sender had not read (their read
+/// position moved).
 void conversation_changed(self_ptr self, const message& m, bool started);
 
 /// Whether storing `m` here starts its DM conversation on this node.

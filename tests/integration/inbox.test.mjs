@@ -180,6 +180,26 @@ test('unread counts follow reads made on another node, and a reconnect sees them
   await seenOn(nodes[0], a, room, 1);
 });
 
+test("answering unread messages clears the unread count on every connection of the sender, on every node", async () => {
+  const { a, b, room } = pair();
+  await write(nodes[0], a, room, ['one', 'two']);
+  for (const n of nodes) await seenOn(n, b, room, 2);
+  const replier = await open(nodes[1], b, [room]);
+  await replier.c.awaitJoined([room]);
+  const otherTab = await open(nodes[2], b); // not subscribed, another node
+  assert.equal(entry(otherTab.inbox, room).unread, 2);
+  // No read frame: the answer alone moves bob's read position.
+  const answer = await replier.c.say(room, 'answer');
+  for (const { c } of [replier, otherTab]) {
+    const u = await update(c, room, { unread: 0 });
+    assert.equal(u.conversation.last.id, answer.id, c.label);
+  }
+  // Nothing was unread any more: a second answer is not news to bob.
+  await replier.c.say(room, 'and more');
+  await sleep(CLUSTER_QUIET_MS);
+  for (const { c } of [replier, otherTab]) assert.equal(c.seen('inbox_update').length, 1, c.label);
+});
+
 test('newest activity first', async () => {
   const a = unique('amy');
   const others = [unique('bea'), unique('cyd'), unique('dot')];
