@@ -145,8 +145,7 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
     [=](subscribe_atom, std::uint64_t seq, const std::vector<std::string>& rooms,
         const std::map<std::string, std::string>& since, const member& conn) {
       if (from_this_node(self) && conn.actor)
-        self->send(caf::actor_cast<connection_actor>(conn.actor), subscribed_atom::value, seq,
-                   subscribe(self, rooms, since, conn));
+        answer_subscribe(self, conn.actor, seq, subscribe(self, rooms, since, conn));
     },
     [=](unsubscribe_atom, const std::vector<std::string>& rooms, const caf::actor& conn) {
       if (from_this_node(self))
@@ -165,10 +164,9 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
       if (from_this_node(self))
         on_read(self, room, user, id, conn);
     },
-    [=](inbox_atom, const member& conn) {
+    [=](inbox_atom, const member& conn, std::weak_ptr<frame_sink> sink) {
       if (from_this_node(self) && conn.actor)
-        self->send(caf::actor_cast<connection_actor>(conn.actor), inboxed_atom::value,
-                   protocol::frame_ptr{std::make_shared<const std::string>(open_inbox(self, conn))});
+        open_inbox(self, conn, std::move(sink));
     },
     // the other nodes' chat servers
     [=](replicate_atom, const message& m, const std::vector<caf::actor>& recipients) {

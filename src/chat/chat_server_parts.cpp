@@ -73,6 +73,32 @@ caf::message push_msg(const std::string& room, const std::string& frame) {
   return caf::make_message(push_atom::value, room, protocol::frame_ptr{std::make_shared<const std::string>(frame)});
 }
 
+void shard_batch::add(self_ptr self, const caf::actor& conn) {
+  if (auto sink = self->state.inboxes->sink_of(conn))
+    sinks.push_back(std::move(sink));
+  else
+    actors.push_back(conn);
+}
+
+std::size_t shard_of(self_ptr self, const caf::actor& conn) { return conn.id() % self->state.shards.size(); }
+
+void send_through_shard(self_ptr self, const caf::actor& conn, const caf::message& msg) {
+  shard_batch b;
+  b.add(self, conn);
+  self->send(self->state.shards[shard_of(self, conn)], fanout_atom::value, std::move(b.actors), std::move(b.sinks),
+             msg);
+}
+
+void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps) {
+  auto c = caf::actor_cast<connection_actor>(conn);
+  if (!self->state.inboxes->sink_of(conn)) {
+    self->send(c, subscribed_atom::value, seq, std::move(snaps));
+    return;
+  }
+  send_through_shard(self, conn, caf::make_message(subscribed_atom::value, seq, std::move(snaps)));
+  self->send(c, subscribed_atom::value, seq, std::vector<room_snapshot>{});
+}
+
 void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r) {
   self->send(caf::actor_cast<connection_actor>(conn), published_atom::value, seq, r);
 }

@@ -60,22 +60,43 @@ caf::message push_msg(const std::string& room, const std::string& frame);
 /// that died with its publish through its monitor.
 void answer(self_ptr self, const caf::actor& conn, std::uint64_t seq, const publish_result& r);
 
+/// What one fan-out shard gets of a fan-out: the sinks of the connections
+/// whose sink is known here, and the other connections' actors.
+struct shard_batch {
+  std::vector<caf::actor> actors;
+  std::vector<sink_ptr> sinks;
+  void add(self_ptr self, const caf::actor& conn);
+};
+
+/// The fan-out shard that carries everything the chat server sends `conn`
+/// by shard: always the same one, so those frames keep their order.
+std::size_t shard_of(self_ptr self, const caf::actor& conn);
+
+/// Sends `msg` (a frame for one connection) through its shard.
+void send_through_shard(self_ptr self, const caf::actor& conn, const caf::message& msg);
+
+/// The answer to a subscribe: its rooms' frames go through the connection's
+/// shard, ahead of the rooms' messages sent after it the same way; the
+/// connection itself learns only that it was answered. Without a known sink,
+/// all of it goes to the connection.
+void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps);
+
 /// Hands one shared frame to the local members of a room that `want` picks,
 /// through the fan-out shards: one message per shard, not per recipient.
 template <class Pred>
 void push_local(self_ptr self, const std::string& room, const caf::message& msg, Pred want) {
   auto& st = self->state;
-  std::vector<std::vector<caf::actor>> to(st.shards.size());
+  std::vector<shard_batch> to(st.shards.size());
   std::int64_t n = 0;
   for (const auto& m : st.rooms.members(room)) {
     if (is_local(self, m.actor) && want(m)) {
-      to[m.actor.id() % to.size()].push_back(m.actor);
+      to[shard_of(self, m.actor)].add(self, m.actor);
       ++n;
     }
   }
   for (std::size_t i = 0; i < to.size(); ++i)
-    if (!to[i].empty())
-      self->send(st.shards[i], fanout_atom::value, std::move(to[i]), msg);
+    if (!to[i].actors.empty() || !to[i].sinks.empty())
+      self->send(st.shards[i], fanout_atom::value, std::move(to[i].actors), std::move(to[i].sinks), msg);
   st.stats->deliveries += n;
 }
 

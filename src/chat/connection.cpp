@@ -36,6 +36,13 @@ caf::actor handle(self_ptr self) { return caf::actor_cast<caf::actor>(self); }
 
 cluster::member me(self_ptr self) { return {handle(self), self->state.cfg.user}; }
 
+/// Whether the connection holds `room` (its sink keeps the rooms; a
+/// connection whose session is gone holds none).
+bool holds(self_ptr self, const std::string& room) {
+  auto sink = self->state.sink.lock();
+  return sink && sink->holds(room);
+}
+
 /// Before asking the chat server anything: its down message stands in for
 /// a timeout (see connection_state::watched).
 void watch_server(self_ptr self, const chat_server_actor& cs) {
@@ -70,9 +77,12 @@ void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::
       return;
     }
   }
-  std::size_t total = st.rooms.size();
+  auto sink = st.sink.lock();
+  if (!sink)
+    return; // the session is gone: nobody to answer
+  std::size_t total = sink->rooms_held();
   for (const auto& room : rooms)
-    total += st.rooms.count(room) ? 0 : 1;
+    total += sink->holds(room) ? 0 : 1;
   if (total > st.cfg.limits.max_rooms) {
     send_error(self, error_code::too_many_rooms,
                "at most " + std::to_string(st.cfg.limits.max_rooms) + " rooms per connection", ref);
@@ -85,9 +95,8 @@ void subscribe(self_ptr self, const std::vector<std::string>& rooms, const std::
   }
   // Rooms count as held from now on, so a message sent right behind the
   // subscribe is accepted; the chat server handles both in order.
-  for (const auto& room : rooms) {
-    st.rooms.try_emplace(room, st.cfg.seen_per_room);
-  }
+  for (const auto& room : rooms)
+    sink->hold(room, st.cfg.seen_per_room);
   watch_server(self, cs);
   auto seq = st.next_subscribe++;
   st.subscribing.emplace(seq, subscribe_in_flight{rooms, ref, cs.address()});
@@ -100,34 +109,26 @@ void on_subscribed(self_ptr self, std::uint64_t seq, const std::vector<room_snap
   if (it == st.subscribing.end() || caf::actor_cast<caf::actor_addr>(self->current_sender()) != it->second.server)
     return;
   st.subscribing.erase(it);
-  for (const auto& snap : snaps) {
-    auto held = st.rooms.find(snap.room);
-    if (held == st.rooms.end())
-      continue; // unsubscribed meanwhile
-    auto& seen = held->second;
-    for (const auto& m : snap.messages)
-      seen.add(m.id);
-    send_text(self, subscribed_frame(snap.room, snap.members));
-    send_text(self, history_frame(snap.room, snap.messages, snap.gap));
-  }
+  // Empty when the rooms went through the fan-out shard, straight to the
+  // sink (ordered with the rooms' messages, see the chat server).
+  if (auto sink = st.sink.lock())
+    open_rooms(*sink, snaps);
   unwatch_if_idle(self);
 }
 
 void subscribe_failed(self_ptr self, const subscribe_in_flight& s) {
-  auto& st = self->state;
-  for (const auto& room : s.rooms) {
-    st.rooms.erase(room);
-  }
+  if (auto sink = self->state.sink.lock())
+    for (const auto& room : s.rooms)
+      sink->release(room);
   send_error(self, error_code::internal, "subscribe failed, try again", s.ref);
 }
 
 void unsubscribe(self_ptr self, const std::vector<std::string>& rooms) {
-  auto& st = self->state;
+  auto sink = self->state.sink.lock();
   std::vector<std::string> held;
-  for (const auto& room : rooms) {
-    if (st.rooms.erase(room))
+  for (const auto& room : rooms)
+    if (sink && sink->release(room))
       held.push_back(room);
-  }
   if (!held.empty())
     if (auto cs = chat_server(self))
       self->send(cs, unsubscribe_atom::value, held, handle(self));
@@ -179,8 +180,8 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
   }
   if (r.duplicate && p.may_publish)
     st.bucket->refund();
-  if (auto s = st.rooms.find(p.room); s != st.rooms.end())
-    s->second.add(r.id); // never echo our own message back to us
+  if (auto sink = st.sink.lock())
+    sink->mark_sent(p.room, r.id); // never echo our own message back to us
   send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
   st.stats->metrics.publish_ack_seconds.Observe(
     std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
@@ -271,7 +272,9 @@ void open_inbox(self_ptr self) {
   }
   watch_server(self, cs);
   self->state.inbox_from = cs.address();
-  self->send(cs, inbox_atom::value, me(self));
+  // The sink goes along: the chat server's fan-out hands this connection's
+  // frames to it directly.
+  self->send(cs, inbox_atom::value, me(self), self->state.sink);
 }
 
 void on_inboxed(self_ptr self, const frame_ptr& frame) {
@@ -279,7 +282,7 @@ void on_inboxed(self_ptr self, const frame_ptr& frame) {
   if (!st.inbox_from || caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.inbox_from)
     return;
   st.inbox_from = caf::actor_addr{};
-  if (auto out = st.sink.lock())
+  if (auto out = st.sink.lock(); out && frame) // else it went through the fan-out shard
     out->send(frame);
   unwatch_if_idle(self);
 }
@@ -295,7 +298,7 @@ void handle_frame(self_ptr self, const std::string& text) {
   auto& req = std::get<request>(parsed);
   auto ref = ref_of(req);
   auto require_room = [&](const std::string& room) {
-    if (st.rooms.count(room))
+    if (holds(self, room))
       return true;
     send_error(self, error_code::not_subscribed, "not subscribed to room '" + room + "'", ref);
     return false;
@@ -360,18 +363,15 @@ connection_actor::behavior_type connection(self_ptr self, connection_config cfg,
       if (auto out = self->state.sink.lock())
         out->frame_done();
     },
+    // What reaches the actor rather than its sink (a connection the chat
+    // server knows no sink of): the same checks, in the sink.
     [=](deliver_atom, const std::string& room, const std::string& id, const frame_ptr& frame) {
-      auto it = self->state.rooms.find(room);
-      if (it == self->state.rooms.end() || !it->second.add(id))
-        return;
       if (auto out = self->state.sink.lock())
-        out->send(frame);
+        out->deliver(room, id, frame);
     },
     [=](push_atom, const std::string& room, const frame_ptr& frame) {
-      if (!self->state.rooms.count(room))
-        return;
       if (auto out = self->state.sink.lock())
-        out->send(frame);
+        out->push(room, frame);
     },
     [=](published_atom, std::uint64_t seq, const publish_result& r) { on_published(self, seq, r); },
     [=](subscribed_atom, std::uint64_t seq, const std::vector<room_snapshot>& snaps) {

@@ -14,7 +14,6 @@
 #include "chat/frame_sink.hpp"
 #include "chat/messages.hpp"
 #include "chat/request_budget.hpp"
-#include "chat/seen_ids.hpp"
 #include "chat/token_bucket.hpp"
 #include "protocol/frames.hpp"
 #include "protocol/wire.hpp"
@@ -60,8 +59,6 @@ struct connection_state {
   connection_settings cfg;
   std::weak_ptr<frame_sink> sink;
   std::shared_ptr<node_stats> stats;
-  /// The rooms held, each with the ids already sent in it.
-  std::map<std::string, seen_ids> rooms;
   std::optional<token_bucket> bucket; ///< publishes
   /// Every other frame type that costs work. Made with the first such frame
   /// (full, as it would have refilled by then): 200 bytes an idle
@@ -81,7 +78,9 @@ struct connection_state {
 };
 
 /// One actor per WebSocket connection: parses the client's frames, keeps its
-/// rooms and rate budget, and forwards what the chat servers send it.
+/// rate budget, decides which rooms its sink holds (the sink keeps them, so
+/// the fan-out can hand it a room's frames directly), and forwards the
+/// answers of the chat server.
 /// Its interface is connection_actor (chat/messages.hpp).
 connection_actor::behavior_type connection(connection_actor::stateful_pointer<connection_state> self,
                                            connection_config cfg, std::weak_ptr<frame_sink> sink,

@@ -20,9 +20,7 @@ constexpr auto pull_timeout = std::chrono::seconds(10);
 /// Through the connection's fan-out shard, the one that carries its
 /// messages: an update never overtakes the message it tells of.
 void notify(self_ptr self, const caf::actor& conn, const std::shared_ptr<const std::string>& frame) {
-  auto& shards = self->state.shards;
-  self->send(shards[conn.id() % shards.size()], fanout_atom::value, std::vector<caf::actor>{conn},
-             caf::make_message(notify_atom::value, protocol::frame_ptr{frame}));
+  send_through_shard(self, conn, caf::make_message(notify_atom::value, protocol::frame_ptr{frame}));
 }
 
 /// The user's connections here get the conversation as it is now.
@@ -51,9 +49,10 @@ bool answers_unread(const history_store& store, const message& m) {
   return last.user != m.user && (mark.empty() || last.id > mark);
 }
 
-void watch(self_ptr self, const member& conn) {
+void watch(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sink) {
   auto& st = self->state;
-  if (st.inboxes->add(conn.actor, conn.user) && st.rooms.rooms_of(conn.actor).empty()) // else watched already
+  if (st.inboxes->add(conn.actor, conn.user, std::move(sink))
+      && st.rooms.rooms_of(conn.actor).empty()) // else watched already
     self->monitor(conn.actor);
 }
 
@@ -72,15 +71,25 @@ void mark_moved(self_ptr self, const read_mark& m, bool tell_peers) {
 
 } // namespace
 
-std::string open_inbox(self_ptr self, const member& conn) {
-  watch(self, conn);
-  return protocol::inbox_frame(inbox_of(*self->state.store, conn.user));
+void open_inbox(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sink) {
+  watch(self, conn, std::move(sink));
+  protocol::frame_ptr frame =
+    std::make_shared<const std::string>(protocol::inbox_frame(inbox_of(*self->state.store, conn.user)));
+  auto c = caf::actor_cast<connection_actor>(conn.actor);
+  if (self->state.inboxes->sink_of(conn.actor)) {
+    // Through the shard, ahead of the `subscribed` frames that follow it
+    // there; the connection only learns that it was answered.
+    send_through_shard(self, conn.actor, caf::make_message(notify_atom::value, frame));
+    self->send(c, inboxed_atom::value, protocol::frame_ptr{});
+  } else {
+    self->send(c, inboxed_atom::value, frame);
+  }
 }
 
 void adopt_inboxes(self_ptr self) {
   // Before the scope's view arrives, so its rooms' members are not watched
   // twice. One that died meanwhile is reported down at once.
-  for (const auto& [conn, user] : self->state.inboxes->all())
+  for (const auto& [conn, known] : self->state.inboxes->all())
     self->monitor(conn);
   if (auto n = self->state.inboxes->all().size())
     spdlog::info("chat: watching {} connection(s) for their inboxes again", n);

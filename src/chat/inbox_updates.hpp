@@ -14,8 +14,9 @@
 namespace chat::detail {
 
 /// A connection's first request: from now on it hears of its user's
-/// conversations; the answer is the `inbox` frame.
-std::string open_inbox(self_ptr self, const member& conn);
+/// conversations, and its frames go to `sink`; it is answered with the
+/// `inbox` frame.
+void open_inbox(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sink);
 
 /// At start: the connections a chat server before this one knew, watched
 /// again (this chat server restarted).

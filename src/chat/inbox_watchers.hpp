@@ -1,15 +1,19 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
 #include <caf/actor.hpp>
 
+#include "chat/frame_sink.hpp"
+
 namespace chat {
 
 /// This node's connections by user: who gets a user's `inbox_update`
-/// frames. It outlives a chat server, as the store does, so a restarted
+/// frames; and each connection's sink, where the fan-out hands its frames
+/// without a hop through the connection actor. It outlives a chat server, as the store does, so a restarted
 /// chat server takes the connections over from here and watches them again.
 ///
 /// Node-local on purpose: every node tells only its own connections, from
@@ -22,8 +26,8 @@ namespace chat {
 class inbox_watchers {
 public:
   /// False when the connection is known already.
-  bool add(const caf::actor& conn, const std::string& user) {
-    if (!owner_.emplace(conn, user).second)
+  bool add(const caf::actor& conn, const std::string& user, std::weak_ptr<frame_sink> sink) {
+    if (!owner_.emplace(conn, entry{user, std::move(sink)}).second)
       return false;
     by_user_[user].insert(conn);
     return true;
@@ -34,7 +38,7 @@ public:
     auto it = owner_.find(conn);
     if (it == owner_.end())
       return false;
-    auto conns = by_user_.find(it->second);
+    auto conns = by_user_.find(it->second.user);
     conns->second.erase(conn);
     if (conns->second.empty())
       by_user_.erase(conns);
@@ -51,12 +55,23 @@ public:
     return it == by_user_.end() ? none : it->second;
   }
 
-  /// Each connection with its user.
-  const std::map<caf::actor, std::string>& all() const { return owner_; }
+  /// The connection's sink; null when it is gone or not known here.
+  std::shared_ptr<frame_sink> sink_of(const caf::actor& conn) const {
+    auto it = owner_.find(conn);
+    return it == owner_.end() ? nullptr : it->second.sink.lock();
+  }
+
+  struct entry {
+    std::string user;
+    std::weak_ptr<frame_sink> sink;
+  };
+
+  /// Each connection with its user and sink.
+  const std::map<caf::actor, entry>& all() const { return owner_; }
 
 private:
   std::map<std::string, std::set<caf::actor>> by_user_;
-  std::map<caf::actor, std::string> owner_;
+  std::map<caf::actor, entry> owner_;
 };
 
 } // namespace chat

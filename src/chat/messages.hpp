@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "chat/frame_sink.hpp"
 #include "chat/history_store.hpp"
 #include "cluster/messages.hpp"
 #include "cluster/sender_checks.hpp"
@@ -167,7 +168,7 @@ using chat_server_base = pg_watcher_actor::extend<
   caf::reacts_to<publish_atom, std::uint64_t, message, caf::actor, bool>,
   caf::reacts_to<typing_atom, std::string, std::string, bool>,
   caf::reacts_to<read_atom, std::string, std::string, std::string, caf::actor>,
-  caf::reacts_to<inbox_atom, cluster::member>,
+  caf::reacts_to<inbox_atom, cluster::member, std::weak_ptr<frame_sink>>,
   // the other nodes' chat servers
   caf::reacts_to<replicate_atom, message, std::vector<caf::actor>>,
   caf::reacts_to<replicate_batch_atom, std::uint64_t, std::vector<replicate_item>>,
@@ -203,10 +204,15 @@ using profile_store_actor = pg_watcher_actor::extend<
   caf::reacts_to<profile_put_atom, profile, local_proof>, caf::reacts_to<profile_merge_atom, profile>,
   caf::replies_to<profile_pull_atom, std::string>::with<std::vector<profile>>, caf::reacts_to<tick_atom>>;
 
-/// A fan-out shard: hands one prebuilt message (deliver or push) to each
-/// connection in the list. Untyped itself, since what it forwards is a
-/// caf::message built once for all recipients.
-using fanout_shard_actor = caf::typed_actor<caf::reacts_to<fanout_atom, std::vector<caf::actor>, caf::message>>;
+/// The sinks of this node's connections, as the fan-out shards get them.
+using sink_ptr = std::shared_ptr<frame_sink>;
+
+/// A fan-out shard: hands one prebuilt message (deliver, push, notify or a
+/// subscribe's answer) to each sink in the list, and sends it to each
+/// connection actor in the list (those whose sink the chat server does not
+/// know). The message is a caf::message built once for all recipients.
+using fanout_shard_actor =
+  caf::typed_actor<caf::reacts_to<fanout_atom, std::vector<caf::actor>, std::vector<sink_ptr>, caf::message>>;
 
 // The test-only fault hooks are part of the interfaces in test builds only.
 #ifdef CHAT_FAULT_HOOKS
@@ -226,3 +232,7 @@ void add_message_types(caf::actor_system_config& cfg);
 // A shared frame buffer only ever travels between actors of one node (across
 // nodes the frame goes as a string, once per node), so it needs no serializer.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chat::protocol::frame_ptr)
+// A connection's sink, handed to its node's chat server and fan-out shards:
+// local only, like the frame buffers.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::weak_ptr<chat::frame_sink>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<chat::sink_ptr>)

@@ -99,7 +99,7 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
       std::lock_guard<std::mutex> guard{log->mtx};
       log->relayed.push_back("typing:" + room + ":" + user + ":" + (start ? "start" : "stop"));
     },
-    [=](chat::inbox_atom, const chat::cluster::member& who) {
+    [=](chat::inbox_atom, const chat::cluster::member& who, std::weak_ptr<chat::frame_sink>) {
       if (who.user == "held")
         return; // a chat server that dies before it answers
       self->send(who.actor, chat::inboxed_atom::value,

@@ -68,8 +68,10 @@ TEST_CASE("pg_scope_actor: the local API and the pg peer protocol") {
 }
 
 TEST_CASE("chat_server_actor and connection_actor: the inbox of protocol 1.1") {
-  static_assert(std::is_same_v<caf::response_type_t<chat_server_actor::signatures, inbox_atom, cluster::member>,
-                               caf::detail::type_list<void>>);
+  static_assert(
+    std::is_same_v<
+      caf::response_type_t<chat_server_actor::signatures, inbox_atom, cluster::member, std::weak_ptr<frame_sink>>,
+      caf::detail::type_list<void>>);
   static_assert(accepts<connection_actor, inboxed_atom, protocol::frame_ptr>);
   static_assert(accepts<chat_server_actor, read_atom, std::string, std::string, std::string, caf::actor>);
   static_assert(accepts<chat_server_actor, read_mark_atom, read_mark>);
