@@ -113,7 +113,7 @@ void configure_caf(caf::actor_system_config& cc, const config& cfg) {
 std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_store> store,
                                  std::shared_ptr<node_stats> stats) {
   auto unfinished = std::make_shared<unfinished_publishes>();
-  auto inboxes = std::make_shared<inbox_watchers>();
+  auto connections = std::make_shared<local_connections>();
   chat_server_config cs;
   cs.node_name = cfg.node_name;
   cs.join_settle = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(cfg.peer_timeout_ms), min_join_settle);
@@ -143,8 +143,8 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
     {registry_name::node_monitor,
      [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats, chat_servers_group); }},
     {registry_name::chat_server,
-     [cs, store, unfinished, inboxes, stats](caf::local_actor* sup) {
-       return caf::actor_cast<caf::actor>(sup->spawn(chat_server, cs, store, unfinished, inboxes, stats));
+     [cs, store, unfinished, connections, stats](caf::local_actor* sup) {
+       return caf::actor_cast<caf::actor>(sup->spawn(chat_server, cs, store, unfinished, connections, stats));
      }},
     {registry_name::discovery,
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},

@@ -118,13 +118,13 @@ void on_node_down(self_ptr self, const caf::node_id& node) {
 chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config cfg,
                                              std::shared_ptr<history_store> store,
                                              std::shared_ptr<unfinished_publishes> unfinished,
-                                             std::shared_ptr<inbox_watchers> inboxes,
+                                             std::shared_ptr<local_connections> connections,
                                              std::shared_ptr<node_stats> stats) {
   auto& state = self->state;
   state.cfg = std::move(cfg);
   state.store = std::move(store);
   state.unfinished = std::move(unfinished);
-  state.inboxes = std::move(inboxes);
+  state.connections = std::move(connections);
   state.stats = std::move(stats);
   // A restarted chat server never hands out a timestamp below what it stored.
   state.clock.observe(state.store->max_ts());

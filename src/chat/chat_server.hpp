@@ -13,7 +13,7 @@
 #include "base/node_stats.hpp"
 #include "chat/clock.hpp"
 #include "chat/history_store.hpp"
-#include "chat/inbox_watchers.hpp"
+#include "chat/local_connections.hpp"
 #include "chat/messages.hpp"
 #include "chat/room_members.hpp"
 #include "chat/unfinished_publishes.hpp"
@@ -100,8 +100,9 @@ struct chat_server_state {
   /// this node's connections as they join through us (this node is the only
   /// authority for them, so they are not taken from notices).
   room_members rooms;
-  /// This node's connections by user: who gets a user's inbox_update frames.
-  std::shared_ptr<inbox_watchers> inboxes;
+  /// This node's connections: by user (who gets a user's inbox_update
+  /// frames), and their sinks (where local deliveries go).
+  std::shared_ptr<local_connections> connections;
   /// Local deliveries go through these; a connection always through the
   /// same one, so that it gets frames in the order they were sent.
   std::vector<fanout_shard_actor> shards;
@@ -158,7 +159,7 @@ struct chat_server_state {
 chat_server_actor::behavior_type chat_server(chat_server_actor::stateful_pointer<chat_server_state> self,
                                              chat_server_config cfg, std::shared_ptr<history_store> store,
                                              std::shared_ptr<unfinished_publishes> unfinished,
-                                             std::shared_ptr<inbox_watchers> inboxes,
+                                             std::shared_ptr<local_connections> connections,
                                              std::shared_ptr<node_stats> stats);
 
 } // namespace chat

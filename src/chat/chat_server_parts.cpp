@@ -74,7 +74,7 @@ caf::message push_msg(const std::string& room, const std::string& frame) {
 }
 
 void shard_batch::add(self_ptr self, const caf::actor& conn) {
-  if (auto sink = self->state.inboxes->sink_of(conn))
+  if (auto sink = self->state.connections->sink_of(conn))
     sinks.push_back(std::move(sink));
   else
     actors.push_back(conn);
@@ -91,7 +91,7 @@ void send_through_shard(self_ptr self, const caf::actor& conn, const caf::messag
 
 void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps) {
   auto c = caf::actor_cast<connection_actor>(conn);
-  if (!self->state.inboxes->sink_of(conn)) {
+  if (!self->state.connections->sink_of(conn)) {
     self->send(c, subscribed_atom::value, seq, std::move(snaps));
     return;
   }

@@ -26,7 +26,7 @@ void notify(self_ptr self, const caf::actor& conn, const std::shared_ptr<const s
 /// The user's connections here get the conversation as it is now.
 void tell_user(self_ptr self, const std::string& user, const std::string& room) {
   auto& st = self->state;
-  const auto& conns = st.inboxes->of(user);
+  const auto& conns = st.connections->of(user);
   if (conns.empty())
     return;
   auto c = conversation_of(*st.store, room, user);
@@ -51,7 +51,7 @@ bool answers_unread(const history_store& store, const message& m) {
 
 void watch(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sink) {
   auto& st = self->state;
-  if (st.inboxes->add(conn.actor, conn.user, std::move(sink))
+  if (st.connections->add(conn.actor, conn.user, std::move(sink))
       && st.rooms.rooms_of(conn.actor).empty()) // else watched already
     self->monitor(conn.actor);
 }
@@ -76,7 +76,7 @@ void open_inbox(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sin
   protocol::frame_ptr frame =
     std::make_shared<const std::string>(protocol::inbox_frame(inbox_of(*self->state.store, conn.user)));
   auto c = caf::actor_cast<connection_actor>(conn.actor);
-  if (self->state.inboxes->sink_of(conn.actor)) {
+  if (self->state.connections->sink_of(conn.actor)) {
     // Through the shard, ahead of the `subscribed` frames that follow it
     // there; the connection only learns that it was answered.
     send_through_shard(self, conn.actor, caf::make_message(notify_atom::value, frame));
@@ -89,15 +89,15 @@ void open_inbox(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sin
 void adopt_inboxes(self_ptr self) {
   // Before the scope's view arrives, so its rooms' members are not watched
   // twice. One that died meanwhile is reported down at once.
-  for (const auto& [conn, known] : self->state.inboxes->all())
+  for (const auto& [conn, known] : self->state.connections->all())
     self->monitor(conn);
-  if (auto n = self->state.inboxes->all().size())
+  if (auto n = self->state.connections->all().size())
     spdlog::info("chat: watching {} connection(s) for their inboxes again", n);
 }
 
-bool has_inbox(self_ptr self, const caf::actor& conn) { return self->state.inboxes->contains(conn); }
+bool has_inbox(self_ptr self, const caf::actor& conn) { return self->state.connections->contains(conn); }
 
-void close_inbox(self_ptr self, const caf::actor& conn) { self->state.inboxes->remove(conn); }
+void close_inbox(self_ptr self, const caf::actor& conn) { self->state.connections->remove(conn); }
 
 bool starts_conversation(self_ptr self, const message& m) {
   return protocol::is_dm_room(m.room) && self->state.store->window(m.room).empty();
@@ -110,7 +110,7 @@ void conversation_changed(self_ptr self, const message& m, bool started) {
   auto& st = self->state;
   for (auto party : {parties->first, parties->second}) {
     std::string user(party);
-    if (user != m.user || started || (!st.inboxes->of(user).empty() && answers_unread(*st.store, m)))
+    if (user != m.user || started || (!st.connections->of(user).empty() && answers_unread(*st.store, m)))
       tell_user(self, user, m.room);
   }
 }

@@ -23,18 +23,25 @@ public:
     if (set_.count(id) > 0)
       return false;
     // The set views the deque's strings: one copy per id, on the hot path
-    // of every delivery. A deque never moves its elements on push_back or
-    // pop_front, so the views stay valid. It is made with the first id: a
-    // std::deque allocates a 512-byte block as it is constructed, which
-    // every idle connection paid for every room it is in.
+    // of every delivery. A deque never moves its elements on push_back, so
+    // the views stay valid. It is made with the first id: a std::deque
+    // allocates a 512-byte block as it is constructed, which every idle
+    // connection paid for every room it is in.
     if (!order_)
       order_ = std::make_unique<std::deque<std::string>>();
-    order_->push_back(id);
-    set_.insert(order_->back());
-    if (order_->size() > capacity_) {
-      set_.erase(order_->front());
-      order_->pop_front();
+    if (order_->size() < capacity_) {
+      order_->push_back(id);
+      set_.insert(order_->back());
+      return true;
     }
+    // Full: the oldest id's string takes the new one in place, a ring over
+    // the deque, so a busy room reuses its buffers instead of freeing one
+    // and allocating one per delivery.
+    auto& slot = (*order_)[oldest_];
+    set_.erase(slot);
+    slot.assign(id);
+    set_.insert(slot);
+    oldest_ = (oldest_ + 1) % capacity_;
     return true;
   }
 
@@ -42,6 +49,7 @@ public:
 
 private:
   std::size_t capacity_;
+  std::size_t oldest_ = 0; ///< once full, the slot of the oldest id
   std::unique_ptr<std::deque<std::string>> order_;
   std::unordered_set<std::string_view> set_;
 };

@@ -335,6 +335,22 @@ TEST_CASE("seen_ids remembers the newest ids, oldest forgotten first") {
   }
 }
 
+TEST_CASE("seen_ids: once full, each new id takes the oldest one's place, round after round") {
+  // Short ids live inside their string, long ones on the heap: a slot
+  // reused by an id of the other kind must still be found, and its old id
+  // not.
+  chat::seen_ids s{3};
+  auto id = [](int i) { return i % 2 ? "s" + std::to_string(i) : "a-long-id-kept-on-the-heap-" + std::to_string(i); };
+  for (int i = 0; i < 40; ++i) {
+    CHECK(s.add(id(i)));
+    CHECK_FALSE(s.add(id(i)));
+    for (int back = 0; back < 3 && back <= i; ++back)
+      CHECK(s.contains(id(i - back)));
+    if (i >= 3)
+      CHECK_FALSE(s.contains(id(i - 3)));
+  }
+}
+
 TEST_CASE("memory history_store: last use and eviction") {
   auto store = chat::make_memory_store(3, 1000);
   store->insert(msg(10, "a1", "ann", "", "a"));

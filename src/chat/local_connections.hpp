@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include <caf/actor.hpp>
 
@@ -11,10 +12,11 @@
 
 namespace chat {
 
-/// This node's connections by user: who gets a user's `inbox_update`
-/// frames; and each connection's sink, where the fan-out hands its frames
-/// without a hop through the connection actor. It outlives a chat server, as the store does, so a restarted
-/// chat server takes the connections over from here and watches them again.
+/// This node's connections, each known from its first request (the inbox):
+/// by user, who gets a user's `inbox_update` frames; and each one's sink,
+/// where the fan-out hands its frames without a hop through the connection
+/// actor. It outlives a chat server, as the store does, so a restarted chat
+/// server takes the connections over from here and watches them again.
 ///
 /// Node-local on purpose: every node tells only its own connections, from
 /// its own store, so no other node needs to know who listens here (a
@@ -23,7 +25,7 @@ namespace chat {
 ///
 /// Only the chat server uses it, and one at a time: a restarted one starts
 /// after the last one ended.
-class inbox_watchers {
+class local_connections {
 public:
   /// False when the connection is known already.
   bool add(const caf::actor& conn, const std::string& user, std::weak_ptr<frame_sink> sink) {
@@ -67,11 +69,12 @@ public:
   };
 
   /// Each connection with its user and sink.
-  const std::map<caf::actor, entry>& all() const { return owner_; }
+  const std::unordered_map<caf::actor, entry>& all() const { return owner_; }
 
 private:
   std::map<std::string, std::set<caf::actor>> by_user_;
-  std::map<caf::actor, entry> owner_;
+  /// Hashed by actor id: every fan-out looks up each local recipient's sink.
+  std::unordered_map<caf::actor, entry> owner_;
 };
 
 } // namespace chat
