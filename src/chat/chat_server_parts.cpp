@@ -11,7 +11,22 @@
 
 namespace chat::detail {
 
-bool is_local(self_ptr self, const caf::actor& a) { return a.node() == self->node(); }
+bool is_local(self_ptr self, const caf::actor& a) {
+  // By reference: actor::node() returns a copy (two atomic reference counts
+  // for every member of every fan-out).
+  auto* ctrl = caf::actor_cast<caf::actor_control_block*>(a);
+  return ctrl && ctrl->node() == self->home_system().node();
+}
+
+recipient_ids::recipient_ids(self_ptr self, const std::vector<caf::actor>& recipients) {
+  ids_.reserve(recipients.size());
+  for (const auto& r : recipients)
+    if (is_local(self, r))
+      ids_.push_back(r.id());
+  std::sort(ids_.begin(), ids_.end());
+}
+
+bool recipient_ids::contains(const caf::actor& a) const { return std::binary_search(ids_.begin(), ids_.end(), a.id()); }
 
 bool from_peer(self_ptr self) {
   const auto& sender = self->current_sender();

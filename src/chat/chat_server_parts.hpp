@@ -29,6 +29,18 @@ using cluster::member;
 
 bool is_local(self_ptr self, const caf::actor& a);
 
+/// The recipients a peer named for a message, as a set of this node's actor
+/// ids: a room's local members are checked against it one by one (a search
+/// of the list per member was quadratic in a big room).
+class recipient_ids {
+public:
+  recipient_ids(self_ptr self, const std::vector<caf::actor>& recipients);
+  bool contains(const caf::actor& a) const;
+
+private:
+  std::vector<caf::actor_id> ids_; ///< sorted
+};
+
 /// Replication is taken only from nodes our scope knows as peers: anything
 /// else did not come through the cluster's own discovery.
 bool from_peer(self_ptr self);

@@ -36,9 +36,8 @@ void fan_out(self_ptr self, const std::string& room, const std::string& user, co
 
 void relay_here(self_ptr self, const std::string& room, const std::string& frame,
                 const std::vector<caf::actor>& recipients) {
-  push_local(self, room, push_msg(room, frame), [&](const member& mem) {
-    return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end();
-  });
+  recipient_ids chosen(self, recipients);
+  push_local(self, room, push_msg(room, frame), [&](const member& mem) { return chosen.contains(mem.actor); });
 }
 
 } // namespace chat::detail

@@ -290,9 +290,9 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
     return kept ? *kept : m;
   }
   observe_lag(self, m);
+  recipient_ids chosen(self, recipients);
   push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
-    return std::find(recipients.begin(), recipients.end(), mem.actor) != recipients.end()
-      || recently_joined(self, mem.actor, m.room);
+    return chosen.contains(mem.actor) || recently_joined(self, mem.actor, m.room);
   });
   conversation_changed(self, m, starts);
   return m;
