@@ -291,9 +291,8 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
   }
   observe_lag(self, m);
   recipient_ids chosen(self, recipients);
-  push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)), [&](const member& mem) {
-    return chosen.contains(mem.actor) || recently_joined(self, mem.actor, m.room);
-  });
+  push_local(self, m.room, deliver_msg(m, protocol::message_frame(m)),
+             [&](const member& mem) { return chosen.contains(mem.actor) || recently_joined(self, mem.actor, m.room); });
   conversation_changed(self, m, starts);
   return m;
 }
