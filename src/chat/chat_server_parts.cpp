@@ -104,13 +104,19 @@ void send_through_shard(self_ptr self, const caf::actor& conn, const caf::messag
              msg);
 }
 
+void to_sink(self_ptr self, const caf::actor& conn, sink_ptr sink, const caf::message& msg) {
+  self->send(self->state.shards[shard_of(self, conn)], fanout_atom::value, std::vector<caf::actor>{},
+             std::vector<sink_ptr>{std::move(sink)}, msg);
+}
+
 void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps) {
   auto c = caf::actor_cast<connection_actor>(conn);
-  if (!self->state.connections->sink_of(conn)) {
+  auto sink = self->state.connections->sink_of(conn);
+  if (!sink) {
     self->send(c, subscribed_atom::value, seq, std::move(snaps));
     return;
   }
-  send_through_shard(self, conn, caf::make_message(subscribed_atom::value, seq, std::move(snaps)));
+  to_sink(self, conn, std::move(sink), caf::make_message(subscribed_atom::value, seq, std::move(snaps)));
   self->send(c, subscribed_atom::value, seq, std::vector<room_snapshot>{});
 }
 

@@ -87,6 +87,9 @@ std::size_t shard_of(self_ptr self, const caf::actor& conn);
 /// Sends `msg` (a frame for one connection) through its shard.
 void send_through_shard(self_ptr self, const caf::actor& conn, const caf::message& msg);
 
+/// Sends `msg` through `conn`'s shard to its `sink`, known to the caller.
+void to_sink(self_ptr self, const caf::actor& conn, sink_ptr sink, const caf::message& msg);
+
 /// The answer to a subscribe: its rooms' frames go through the connection's
 /// shard, ahead of the rooms' messages sent after it the same way; the
 /// connection itself learns only that it was answered. Without a known sink,

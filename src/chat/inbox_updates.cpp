@@ -76,10 +76,10 @@ void open_inbox(self_ptr self, const member& conn, std::weak_ptr<frame_sink> sin
   protocol::frame_ptr frame =
     std::make_shared<const std::string>(protocol::inbox_frame(inbox_of(*self->state.store, conn.user)));
   auto c = caf::actor_cast<connection_actor>(conn.actor);
-  if (self->state.connections->sink_of(conn.actor)) {
+  if (auto known = self->state.connections->sink_of(conn.actor)) {
     // Through the shard, ahead of the `subscribed` frames that follow it
     // there; the connection only learns that it was answered.
-    send_through_shard(self, conn.actor, caf::make_message(notify_atom::value, frame));
+    to_sink(self, conn.actor, std::move(known), caf::make_message(notify_atom::value, frame));
     self->send(c, inboxed_atom::value, protocol::frame_ptr{});
   } else {
     self->send(c, inboxed_atom::value, frame);

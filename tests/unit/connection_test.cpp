@@ -11,42 +11,15 @@
 
 #include "actor_fixture.hpp"
 #include "chat/connection.hpp"
+#include "recording_sink.hpp"
 
 using namespace std::chrono_literals;
 using chat::test::actor_fixture;
 using chat::test::eventually;
+using chat::test::recording_sink;
 using nlohmann::json;
 
 namespace {
-
-/// Records every frame the connection sends.
-class recording_sink final : public chat::frame_sink {
-public:
-  void send(chat::protocol::frame_ptr frame) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    frames_.push_back(*frame);
-  }
-  void close(std::uint16_t code, std::string reason) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    closes_.emplace_back(code, std::move(reason));
-  }
-  void frame_done() override { ++done_; }
-  std::size_t done() const { return done_; }
-  std::vector<std::string> frames() const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return frames_;
-  }
-  std::size_t count() const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return frames_.size();
-  }
-
-private:
-  mutable std::mutex mtx_;
-  std::vector<std::string> frames_;
-  std::vector<std::pair<std::uint16_t, std::string>> closes_;
-  std::atomic<std::size_t> done_{0};
-};
 
 /// What the fake chat server was asked.
 struct server_log {

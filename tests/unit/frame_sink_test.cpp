@@ -12,29 +12,13 @@
 #include "actor_fixture.hpp"
 #include "chat/fanout_shard.hpp"
 #include "chat/frame_sink.hpp"
+#include "recording_sink.hpp"
 
 using chat::test::actor_fixture;
 using chat::test::eventually;
+using chat::test::recording_sink;
 
 namespace {
-
-class list_sink final : public chat::frame_sink {
-public:
-  void send(chat::protocol::frame_ptr frame) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    frames_.push_back(*frame);
-  }
-  void close(std::uint16_t, std::string) override {}
-  void frame_done() override {}
-  std::vector<std::string> frames() const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    return frames_;
-  }
-
-private:
-  mutable std::mutex mtx_;
-  std::vector<std::string> frames_;
-};
 
 chat::protocol::frame_ptr frame(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
 
@@ -43,7 +27,7 @@ chat::message msg(std::string id) { return chat::message{"r", std::move(id), "an
 } // namespace
 
 TEST_CASE("frame_sink: a room's messages only while it is held, each id once") {
-  list_sink s;
+  recording_sink s;
   s.deliver("r", "1", frame("m1"));
   CHECK(s.frames().empty()); // not held
   CHECK(s.hold("r", 10));
@@ -66,7 +50,7 @@ TEST_CASE("frame_sink: a room's messages only while it is held, each id once") {
 }
 
 TEST_CASE("frame_sink: a subscribe's answer opens a held room with its history marked sent") {
-  list_sink s;
+  recording_sink s;
   s.open("r", {msg("1")}, frame("subscribed"), frame("history"));
   CHECK(s.frames().empty()); // released before the answer came
   s.hold("r", 10);
@@ -80,7 +64,7 @@ TEST_CASE("frame_sink: nothing of a room is sent after its release, whatever thr
   // One thread delivers a stream of ids while another releases the room and
   // then sends its `unsubscribed`: no message may follow that frame.
   for (int round = 0; round < 20; ++round) {
-    list_sink s;
+    recording_sink s;
     s.hold("r", 100000);
     std::atomic<bool> go{false};
     std::thread deliverer([&] {
@@ -104,7 +88,7 @@ TEST_CASE("frame_sink: nothing of a room is sent after its release, whatever thr
 TEST_CASE("fanout_shard: straight to the sinks it is given, through the actor for the others") {
   actor_fixture f;
   auto shard = f.keep(f.sys.spawn(chat::fanout_shard));
-  auto direct = std::make_shared<list_sink>();
+  auto direct = std::make_shared<recording_sink>();
   direct->hold("r", 10);
   std::vector<std::string> via_actor;
   std::mutex mtx;
