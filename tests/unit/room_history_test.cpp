@@ -397,3 +397,20 @@ TEST_CASE("room_history counts the bytes it holds, through evictions, replacemen
   CHECK(h.size() == 1);
   CHECK(h.bytes() == late + 1); // "early" is one byte longer than "late"
 }
+
+TEST_CASE("seen_ids: ids that share a probe run stay findable as older ones leave") {
+  // Many ids, a small capacity: the table's runs collide and wrap, and each
+  // eviction shifts entries back; every kept id must still be found, every
+  // evicted one not, whatever the order of their hashes.
+  constexpr int capacity = 7;
+  chat::seen_ids s{capacity};
+  for (int i = 0; i < 2000; ++i) {
+    auto id = "m" + std::to_string(i * 7919 % 100003);
+    REQUIRE(s.add(id));
+    REQUIRE_FALSE(s.add(id));
+    for (int back = 0; back < capacity && back <= i; ++back)
+      REQUIRE(s.contains("m" + std::to_string((i - back) * 7919 % 100003)));
+    if (i >= capacity)
+      REQUIRE_FALSE(s.contains("m" + std::to_string((i - capacity) * 7919 % 100003)));
+  }
+}
