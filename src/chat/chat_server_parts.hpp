@@ -103,8 +103,8 @@ void push_local(self_ptr self, const std::string& room, const caf::message& msg,
   auto& st = self->state;
   std::vector<shard_batch> to(st.shards.size());
   std::int64_t n = 0;
-  for (const auto& m : st.rooms.members(room)) {
-    if (is_local(self, m.actor) && want(m)) {
+  for (const auto& m : st.rooms.local(room)) {
+    if (want(m)) {
       to[shard_of(self, m.actor)].add(self, m.actor);
       ++n;
     }
@@ -119,9 +119,15 @@ void push_local(self_ptr self, const std::string& room, const caf::message& msg,
 template <class Pred>
 std::map<caf::node_id, std::vector<caf::actor>> remote_members(self_ptr self, const std::string& room, Pred want) {
   std::map<caf::node_id, std::vector<caf::actor>> remote;
-  for (const auto& mem : self->state.rooms.members(room))
-    if (!is_local(self, mem.actor) && want(mem))
-      remote[mem.actor.node()].push_back(mem.actor);
+  for (const auto& [node, members] : self->state.rooms.remote(room)) {
+    std::vector<caf::actor> picked;
+    picked.reserve(members.size());
+    for (const auto& mem : members)
+      if (want(mem))
+        picked.push_back(mem.actor);
+    if (!picked.empty())
+      remote.emplace_hint(remote.end(), node, std::move(picked));
+  }
   return remote;
 }
 

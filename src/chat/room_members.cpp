@@ -4,47 +4,85 @@
 
 namespace chat {
 
+namespace {
+
+bool same_actor(const std::vector<cluster::member>& v, const caf::actor& a) {
+  return std::any_of(v.begin(), v.end(), [&](const cluster::member& x) { return x.actor == a; });
+}
+
+} // namespace
+
 room_members::outcome room_members::join(const std::string& name, const cluster::member& m) {
+  return add(name, m, false);
+}
+
+room_members::outcome room_members::leave(const std::string& name, const caf::actor& a) {
+  return remove(name, a, false);
+}
+
+room_members::outcome room_members::add(const std::string& name, const cluster::member& m, bool is_local) {
   auto& r = rooms_[name];
   outcome out;
   out.user = m.user;
-  auto same = [&](const cluster::member& x) { return x.actor == m.actor; };
-  if (std::any_of(r.members.begin(), r.members.end(), same))
+  auto& v = is_local ? r.local : r.remote[m.actor.node()];
+  if (same_actor(v, m.actor))
     return out;
-  r.members.push_back(m);
+  v.push_back(m);
   out.moved = true;
   out.presence = ++r.per_user[m.user] == 1;
   return out;
 }
 
-room_members::outcome room_members::leave(const std::string& name, const caf::actor& a) {
+room_members::outcome room_members::remove(const std::string& name, const caf::actor& a, bool is_local) {
   outcome out;
   auto it = rooms_.find(name);
   if (it == rooms_.end())
     return out;
   auto& r = it->second;
-  auto pos = std::find_if(r.members.begin(), r.members.end(), [&](const cluster::member& m) { return m.actor == a; });
-  if (pos == r.members.end())
+  auto node = is_local ? r.remote.end() : r.remote.find(a.node());
+  if (!is_local && node == r.remote.end())
+    return out;
+  auto& v = is_local ? r.local : node->second;
+  auto pos = std::find_if(v.begin(), v.end(), [&](const cluster::member& m) { return m.actor == a; });
+  if (pos == v.end())
     return out;
   out.moved = true;
   out.user = pos->user;
   // Order inside a room means nothing; swap-remove keeps this O(1) after the find.
-  *pos = std::move(r.members.back());
-  r.members.pop_back();
+  *pos = std::move(v.back());
+  v.pop_back();
+  if (!is_local && v.empty())
+    r.remote.erase(node);
   auto count = r.per_user.find(out.user);
   if (--count->second == 0) {
     r.per_user.erase(count);
     out.presence = true;
   }
-  if (r.members.empty())
+  if (r.empty())
     rooms_.erase(it);
   return out;
 }
 
-const std::vector<cluster::member>& room_members::members(const std::string& name) const {
+const std::vector<cluster::member>& room_members::local(const std::string& name) const {
   static const std::vector<cluster::member> none;
   auto it = rooms_.find(name);
-  return it == rooms_.end() ? none : it->second.members;
+  return it == rooms_.end() ? none : it->second.local;
+}
+
+const std::map<caf::node_id, std::vector<cluster::member>>& room_members::remote(const std::string& name) const {
+  static const std::map<caf::node_id, std::vector<cluster::member>> none;
+  auto it = rooms_.find(name);
+  return it == rooms_.end() ? none : it->second.remote;
+}
+
+std::size_t room_members::count(const std::string& name) const {
+  auto it = rooms_.find(name);
+  if (it == rooms_.end())
+    return 0;
+  auto n = it->second.local.size();
+  for (const auto& [_, v] : it->second.remote)
+    n += v.size();
+  return n;
 }
 
 std::vector<std::string> room_members::users(const std::string& name) const {
@@ -64,7 +102,7 @@ room_members::outcome room_members::hold(const std::string& name, const cluster:
   auto [at, added] = held.try_emplace(name, now);
   if (!added && restart_clock)
     at->second = now;
-  return join(name, m);
+  return add(name, m, true);
 }
 
 room_members::outcome room_members::join_local(const std::string& name, const cluster::member& m, clock::time_point now,
@@ -86,7 +124,7 @@ room_members::outcome room_members::leave_local(const std::string& name, const c
     local_.erase(it);
     last_room = true;
   }
-  return leave(name, a);
+  return remove(name, a, true);
 }
 
 std::vector<std::string> room_members::rooms_of(const caf::actor& a) const {
@@ -109,22 +147,19 @@ bool room_members::joined_within(const caf::actor& a, const std::string& name, c
 std::vector<std::pair<std::string, cluster::member>> room_members::local_memberships() const {
   std::vector<std::pair<std::string, cluster::member>> out;
   for (const auto& [name, r] : rooms_)
-    for (const auto& m : r.members)
-      if (local_.count(m.actor))
-        out.emplace_back(name, m);
+    for (const auto& m : r.local)
+      out.emplace_back(name, m);
   return out;
 }
 
 void room_members::keep_local_only() {
   for (auto it = rooms_.begin(); it != rooms_.end();) {
     auto& r = it->second;
-    r.members.erase(std::remove_if(r.members.begin(), r.members.end(),
-                                   [&](const cluster::member& m) { return local_.count(m.actor) == 0; }),
-                    r.members.end());
+    r.remote.clear();
     r.per_user.clear();
-    for (const auto& m : r.members)
+    for (const auto& m : r.local)
       ++r.per_user[m.user];
-    it = r.members.empty() ? rooms_.erase(it) : std::next(it);
+    it = r.empty() ? rooms_.erase(it) : std::next(it);
   }
 }
 

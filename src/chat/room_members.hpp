@@ -34,8 +34,15 @@ public:
   outcome join(const std::string& room, const cluster::member& m);
   outcome leave(const std::string& room, const caf::actor& a);
 
-  /// In no particular order.
-  const std::vector<cluster::member>& members(const std::string& room) const;
+  /// This node's members of a room, in no particular order.
+  const std::vector<cluster::member>& local(const std::string& room) const;
+  /// Every other node's, by node, each node's in no particular order. Kept
+  /// apart from the local ones, grouped as a fan-out needs them, so that a
+  /// fan-out compares no node ids (a remote node id compares through virtual
+  /// calls and a memcmp, for each member of every message).
+  const std::map<caf::node_id, std::vector<cluster::member>>& remote(const std::string& room) const;
+  /// Members on all nodes.
+  std::size_t count(const std::string& room) const;
   /// The room's users, sorted, each once.
   std::vector<std::string> users(const std::string& room) const;
   bool empty(const std::string& room) const;
@@ -63,9 +70,14 @@ public:
 
 private:
   struct room {
-    std::vector<cluster::member> members;
+    std::vector<cluster::member> local;
+    std::map<caf::node_id, std::vector<cluster::member>> remote;
     std::map<std::string, std::size_t> per_user; ///< connections per user
+    bool empty() const { return local.empty() && remote.empty(); }
   };
+
+  outcome add(const std::string& name, const cluster::member& m, bool is_local);
+  outcome remove(const std::string& name, const caf::actor& a, bool is_local);
 
   /// A local connection holds `name` from `now` (from before, unless
   /// `restart_clock`), and is a member.

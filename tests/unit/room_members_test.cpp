@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "actor_fixture.hpp"
 #include "chat/room_members.hpp"
 
@@ -52,7 +54,7 @@ TEST_CASE_FIXTURE(rooms_fixture, "room_members: presence moves with a user's fir
   CHECK_FALSE(remote.presence);
   CHECK(rooms.join("lobby", {r2, "bob"}).presence);
   CHECK(rooms.users("lobby") == strings{"ann", "bob"});
-  CHECK(rooms.members("lobby").size() == 4);
+  CHECK(rooms.count("lobby") == 4);
   // the last of ann's three connections takes her presence with it
   CHECK_FALSE(leave_local("lobby", c1).presence);
   CHECK_FALSE(rooms.leave("lobby", r1).presence);
@@ -68,12 +70,12 @@ TEST_CASE_FIXTURE(rooms_fixture, "room_members: a join is idempotent, and a leav
   auto again = rooms.join("a", {r1, "rex"});
   CHECK_FALSE(again.moved);
   CHECK_FALSE(again.presence);
-  CHECK(rooms.members("a").size() == 1);
+  CHECK(rooms.count("a") == 1);
   CHECK_FALSE(rooms.leave("a", r2).moved);
   CHECK_FALSE(rooms.leave("nowhere", r1).moved);
   CHECK(rooms.leave("a", r1).presence);
   CHECK(rooms.empty("a"));
-  CHECK(rooms.members("a").empty());
+  CHECK(rooms.count("a") == 0);
   CHECK(rooms.users("a").empty());
 }
 
@@ -88,7 +90,7 @@ TEST_CASE_FIXTURE(rooms_fixture, "room_members: a local connection is watched fr
   rooms.join("c", {c1, "ann"});
   CHECK_FALSE(leave_local("c", c1, &last).moved);
   CHECK_FALSE(last);
-  CHECK(rooms.members("c").size() == 1);
+  CHECK(rooms.count("c") == 1);
   leave_local("a", c1, &last);
   CHECK_FALSE(last);
   CHECK(leave_local("b", c1, &last).moved);
@@ -128,9 +130,41 @@ TEST_CASE_FIXTURE(rooms_fixture,
   CHECK(mine.size() == 3);
   rooms.keep_local_only();
   CHECK(rooms.users("a") == strings{"ann", "cat"});
-  CHECK(rooms.members("a").size() == 2);
+  CHECK(rooms.count("a") == 2);
   CHECK(rooms.empty("z"));
   CHECK(rooms.local_memberships().size() == 3);
   // ann counted once now: her local connection's leave is her presence leaving
   CHECK(leave_local("a", c1).presence);
+}
+
+TEST_CASE_FIXTURE(rooms_fixture, "room_members: a room's local members apart from the others, grouped by node") {
+  join_local("lobby", {c1, "ann"});
+  join_local("lobby", {c2, "bob"});
+  rooms.join("lobby", {r1, "cat"});
+  rooms.join("lobby", {r2, "dan"});
+  auto actors = [](const std::vector<member>& v) {
+    std::set<caf::actor> out;
+    for (const auto& m : v)
+      out.insert(m.actor);
+    return out;
+  };
+  CHECK(actors(rooms.local("lobby")) == std::set<caf::actor>{c1, c2});
+  // The fixture's "other nodes" share one system: one node, both members.
+  REQUIRE(rooms.remote("lobby").size() == 1);
+  CHECK(rooms.remote("lobby").begin()->first == r1.node());
+  CHECK(actors(rooms.remote("lobby").begin()->second) == std::set<caf::actor>{r1, r2});
+  // A leave takes a member from its own side only.
+  CHECK_FALSE(rooms.leave("lobby", c1).moved);
+  CHECK_FALSE(leave_local("lobby", r1).moved);
+  CHECK(rooms.leave("lobby", r1).moved);
+  CHECK(rooms.leave("lobby", r2).moved);
+  CHECK(rooms.remote("lobby").empty());
+  CHECK(actors(rooms.local("lobby")) == std::set<caf::actor>{c1, c2});
+  CHECK(rooms.count("lobby") == 2);
+  SUBCASE("a scope restart drops every remote member, keeps the local ones") {
+    rooms.join("lobby", {r1, "cat"});
+    rooms.keep_local_only();
+    CHECK(rooms.remote("lobby").empty());
+    CHECK(rooms.count("lobby") == 2);
+  }
 }
