@@ -6,8 +6,8 @@ namespace chat {
 
 namespace {
 
-bool same_actor(const std::vector<cluster::member>& v, const caf::actor& a) {
-  return std::any_of(v.begin(), v.end(), [&](const cluster::member& x) { return x.actor == a; });
+std::vector<cluster::member>::iterator find_member(std::vector<cluster::member>& v, const caf::actor& a) {
+  return std::find_if(v.begin(), v.end(), [&](const cluster::member& x) { return x.actor == a; });
 }
 
 } // namespace
@@ -25,7 +25,7 @@ room_members::outcome room_members::add(const std::string& name, const cluster::
   outcome out;
   out.user = m.user;
   auto& v = is_local ? r.local : r.remote[m.actor.node()];
-  if (same_actor(v, m.actor))
+  if (find_member(v, m.actor) != v.end())
     return out;
   v.push_back(m);
   out.moved = true;
@@ -39,11 +39,11 @@ room_members::outcome room_members::remove(const std::string& name, const caf::a
   if (it == rooms_.end())
     return out;
   auto& r = it->second;
-  auto node = is_local ? r.remote.end() : r.remote.find(a.node());
-  if (!is_local && node == r.remote.end())
+  auto node = r.remote.end();
+  if (!is_local && (node = r.remote.find(a.node())) == r.remote.end())
     return out;
   auto& v = is_local ? r.local : node->second;
-  auto pos = std::find_if(v.begin(), v.end(), [&](const cluster::member& m) { return m.actor == a; });
+  auto pos = find_member(v, a);
   if (pos == v.end())
     return out;
   out.moved = true;
