@@ -285,7 +285,11 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
   auto r = stored(self, st.store->insert(m));
   if (r == room_history::insert_result::failed)
     return std::nullopt;
-  if (r != room_history::insert_result::added) {
+  // Too old for the window (newer messages of the room got here first, as
+  // on a node that fell behind): not kept in memory, but as live as any for
+  // the recipients the originator named. Dropping it lost it on this node.
+  bool live = r == room_history::insert_result::added || r == room_history::insert_result::too_old;
+  if (!live) {
     auto kept = st.store->find_retry(m.room, m.user, m.client_id);
     return kept ? *kept : m;
   }
