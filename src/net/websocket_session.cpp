@@ -50,6 +50,10 @@ websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_b
   ws_.next_layer().buffer() = std::move(leftover);
   // Only the leftover bytes are kept, not the room the HTTP reader grew.
   ws_.next_layer().buffer().shrink_to_fit();
+  // For write_now: a full send buffer answers at once rather than blocking
+  // the I/O thread. Asio's asynchronous operations work the same either way.
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).non_blocking(true, ignored);
 }
 
 websocket_session::~websocket_session() {
@@ -224,9 +228,33 @@ void websocket_session::deliver(protocol::frame_ptr frame) {
   case admission::over_own_bound: close_slow_consumer("its queue is full"); return;
   case admission::behind_on_full_node: close_slow_consumer("the node's queues are full"); return;
   }
+  if (!writing_ && write_now(frame))
+    return;
   push(std::move(frame));
   if (!writing_)
     do_write();
+}
+
+bool websocket_session::write_now(const protocol::frame_ptr& frame) {
+  // Not while Beast writes (a pong, a ping) or the stream is closing: its
+  // frames and ours must not interleave, and nothing follows a close frame.
+  auto& stream = ws_.next_layer();
+  if (!ws_.is_open() || !stream.idle())
+    return false;
+  auto head = text_header(frame->size());
+  beast::error_code ec;
+  auto n = stream.write_now(head, frame, ec);
+  if (n == head.size + frame->size()) {
+    ++ctx_.stats->frames_out;
+    return true;
+  }
+  if (n == 0)
+    return false; // the socket is full or failed: the queue's way, Beast sees the same
+  // In part: the rest goes asynchronously, as the frame in flight.
+  push(frame);
+  writing_ = true;
+  stream.write_rest(head, frame, n, [self = shared_from_this()](beast::error_code e) { self->on_write(e, 0); });
+  return true;
 }
 
 void websocket_session::push(protocol::frame_ptr frame) {

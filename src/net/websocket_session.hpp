@@ -15,8 +15,8 @@
 #include "chat/messages.hpp"
 #include "net/frame_queue.hpp"
 #include "net/io_lanes.hpp"
-#include "net/prefilled_stream.hpp"
 #include "net/server_context.hpp"
+#include "net/session_stream.hpp"
 #include "net/upgrade.hpp"
 
 namespace chat::net {
@@ -53,7 +53,10 @@ public:
 
   /// After the I/O threads stopped: drops the self-reference a paused read
   /// loop keeps, so the session can be destroyed. Not thread-safe.
-  void abandon() { paused_.reset(); }
+  void abandon() {
+    paused_.reset();
+    ws_.next_layer().drop_waiting();
+  }
 
   const std::string& id() const { return id_; }
   const connection_actor& actor() const { return actor_; }
@@ -65,6 +68,9 @@ private:
   void on_read(boost::beast::error_code ec, std::size_t n);
   void on_frame_done();
   void push(protocol::frame_ptr frame);
+  /// `frame` straight to the socket when nothing is queued or being
+  /// written (session_stream::write_now); false when it must be queued.
+  bool write_now(const protocol::frame_ptr& frame);
   void do_write();
   void on_write(boost::beast::error_code ec, std::size_t n);
   void begin_close(std::uint16_t code, std::string reason, protocol::frame_ptr last = nullptr);
@@ -73,7 +79,7 @@ private:
   void closing_because(chat::close_reason why);
   void count_queued(std::int64_t delta);
 
-  boost::beast::websocket::stream<prefilled_stream> ws_;
+  boost::beast::websocket::stream<session_stream> ws_;
   boost::beast::flat_buffer buffer_;
   /// What only a closing session needs, made when it begins to close: most
   /// connections are idle most of their life, and these cost about 250
