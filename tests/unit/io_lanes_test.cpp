@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -134,4 +136,21 @@ TEST_CASE("io lanes: connections are spread round robin, the main lane is the fi
   CHECK(second != third);
   CHECK(&lanes.next() == first);
   CHECK(&lanes.outbox_of(*second) != &lanes.outbox_of(*third));
+}
+
+TEST_CASE("io lanes: each lane's thread is named for it") {
+  io_lanes lanes{2};
+  lanes.start();
+  std::vector<std::string> names;
+  for (int i = 0; i < 2; ++i) {
+    std::promise<std::string> name;
+    boost::asio::post(lanes.next(), [&name] {
+      char buf[16] = {};
+      pthread_getname_np(pthread_self(), buf, sizeof buf);
+      name.set_value(buf);
+    });
+    names.push_back(name.get_future().get());
+  }
+  lanes.stop();
+  CHECK(names == std::vector<std::string>{"chat.io0", "chat.io1"});
 }
