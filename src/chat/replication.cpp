@@ -285,11 +285,11 @@ std::optional<message> on_replicate(self_ptr self, const message& m, const std::
   auto r = stored(self, st.store->insert(m));
   if (r == room_history::insert_result::failed)
     return std::nullopt;
-  // Too old for the window (newer messages of the room got here first, as
-  // on a node that fell behind): not kept in memory, but as live as any for
-  // the recipients the originator named. Dropping it lost it on this node.
-  bool live = r == room_history::insert_result::added || r == room_history::insert_result::too_old;
-  if (!live) {
+  // Only a copy already here is not delivered. One too old for the window
+  // (newer messages of the room got here first, as on a node that fell
+  // behind) is not kept in memory but is as live as any for the recipients
+  // the originator named: dropping it lost it on this node.
+  if (r == room_history::insert_result::duplicate) {
     auto kept = st.store->find_retry(m.room, m.user, m.client_id);
     return kept ? *kept : m;
   }
