@@ -107,6 +107,11 @@ void configure_caf(caf::actor_system_config& cc, const config& cfg) {
   // never reach the wait, and those wake-ups cost more CPU than the
   // deliveries themselves (bench/, docs/benchmarks.md). Spin briefly, then wait.
   cc.set("work-stealing.moderate-poll-attempts", std::size_t{0});
+  // Remote messages are read on the multiplexer and handed over from there,
+  // not passed to a scheduler thread to deserialize first: the chat server
+  // runs on the multiplexer too (chat/chat_server.hpp), so a peer's message
+  // reaches it without a thread hand-off.
+  cc.set("middleman.workers", std::size_t{0});
   cc.set("logger.console", caf::atom("none"));
 }
 
@@ -144,7 +149,8 @@ std::vector<child_spec> children(const config& cfg, std::shared_ptr<history_stor
      [stats](caf::local_actor* sup) { return sup->spawn(cluster::node_monitor, stats, chat_servers_group); }},
     {registry_name::chat_server,
      [cs, store, unfinished, connections, stats](caf::local_actor* sup) {
-       return caf::actor_cast<caf::actor>(sup->spawn(chat_server, cs, store, unfinished, connections, stats));
+       return caf::actor_cast<caf::actor>(
+         sup->home_system().middleman().spawn_broker(chat_server, cs, store, unfinished, connections, stats));
      }},
     {registry_name::discovery,
      [dc, stats](caf::local_actor* sup) { return sup->spawn<caf::detached>(cluster::discovery, dc, stats); }},

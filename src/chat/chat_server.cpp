@@ -131,8 +131,10 @@ chat_server_actor::behavior_type chat_server(self_ptr self, chat_server_config c
   state.ids = std::make_unique<id_generator>(state.cfg.node_name, random_nonce());
   cluster::drop_strays(self);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, state.cfg.fanout_shards); ++i)
-    state.shards.push_back(caf::actor_cast<fanout_shard_actor>(self->spawn<caf::linked>(fanout_shard)));
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, state.cfg.fanout_shards); ++i) {
+    auto done = std::make_shared<shard_progress>(0);
+    state.shards.push_back({caf::actor_cast<fanout_shard_actor>(self->spawn<caf::linked>(fanout_shard, done)), done});
+  }
   adopt_inboxes(self);
   bind_scope(self);
   self->delayed_send(self, state.cfg.sweep_interval, sweep_atom::value);

@@ -9,9 +9,11 @@
 #include <string>
 
 #include <caf/all.hpp>
+#include <caf/io/typed_broker.hpp>
 
 #include "base/node_stats.hpp"
 #include "chat/clock.hpp"
+#include "chat/fanout_shard.hpp"
 #include "chat/history_store.hpp"
 #include "chat/local_connections.hpp"
 #include "chat/messages.hpp"
@@ -105,7 +107,14 @@ struct chat_server_state {
   std::shared_ptr<local_connections> connections;
   /// Local deliveries go through these; a connection always through the
   /// same one, so that it gets frames in the order they were sent.
-  std::vector<fanout_shard_actor> shards;
+  struct shard {
+    fanout_shard_actor actor;
+    std::shared_ptr<shard_progress> done;
+    std::uint64_t sent = 0;
+    /// Nothing sent to it is left to do.
+    bool idle() const { return done->load(std::memory_order_acquire) == sent; }
+  };
+  std::vector<shard> shards;
   /// The chat server of every other node.
   std::map<caf::node_id, chat_server_actor> peers;
   /// Replicates not sent yet, by peer chat server: all that one mailbox
@@ -153,11 +162,28 @@ struct chat_server_state {
   static inline const char* name = "chat_server";
 };
 
+namespace detail {
+template <class Handle>
+struct broker_of;
+template <class... Sigs>
+struct broker_of<caf::typed_actor<Sigs...>> {
+  using type = caf::io::typed_broker<Sigs...>;
+};
+} // namespace detail
+
+/// The chat server is a broker without connections: CAF runs a broker on
+/// its multiplexer, the thread that reads and writes the cluster sockets,
+/// so a peer's replicate is read, stored, delivered and confirmed on the
+/// thread that received it, with no hand-off to a scheduler thread and
+/// back (docs/architecture.md, "Threads"). Its interface is still
+/// chat_server_actor (chat/messages.hpp).
+using chat_server_self = caf::stateful_actor<chat_server_state, detail::broker_of<chat_server_actor>::type>;
+
 /// The chat server of one node: rooms, history, presence and fan-out.
-/// See docs/architecture.md for the message flow.
-/// Its interface is chat_server_actor (chat/messages.hpp).
-chat_server_actor::behavior_type chat_server(chat_server_actor::stateful_pointer<chat_server_state> self,
-                                             chat_server_config cfg, std::shared_ptr<history_store> store,
+/// See docs/architecture.md for the message flow. Spawned with
+/// caf::io::middleman::spawn_broker.
+chat_server_actor::behavior_type chat_server(chat_server_self* self, chat_server_config cfg,
+                                             std::shared_ptr<history_store> store,
                                              std::shared_ptr<unfinished_publishes> unfinished,
                                              std::shared_ptr<local_connections> connections,
                                              std::shared_ptr<node_stats> stats);

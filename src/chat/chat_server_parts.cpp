@@ -97,16 +97,38 @@ void shard_batch::add(self_ptr self, const caf::actor& conn) {
 
 std::size_t shard_of(self_ptr self, const caf::actor& conn) { return conn.id() % self->state.shards.size(); }
 
+namespace {
+
+/// The largest fan-out (per shard) the chat server does itself. Handing it
+/// to a shard wakes a scheduler thread (the chat server runs on the
+/// multiplexer), which costs more than a few sinks' worth of frames; a
+/// big room's fan-out still runs beside the chat server.
+constexpr std::size_t inline_fanout_max = 32;
+
+} // namespace
+
+void hand_over(self_ptr self, std::size_t i, shard_batch&& b, const caf::message& msg) {
+  auto& sh = self->state.shards[i];
+  if (b.actors.size() + b.sinks.size() <= inline_fanout_max && sh.idle()) {
+    hand_to(b.sinks, msg);
+    for (const auto& a : b.actors) // untyped: msg is any prebuilt message
+      caf::send_as(me(self), a, msg);
+    return;
+  }
+  ++sh.sent;
+  self->send(sh.actor, fanout_atom::value, std::move(b.actors), std::move(b.sinks), msg);
+}
+
 void send_through_shard(self_ptr self, const caf::actor& conn, const caf::message& msg) {
   shard_batch b;
   b.add(self, conn);
-  self->send(self->state.shards[shard_of(self, conn)], fanout_atom::value, std::move(b.actors), std::move(b.sinks),
-             msg);
+  hand_over(self, shard_of(self, conn), std::move(b), msg);
 }
 
 void to_sink(self_ptr self, const caf::actor& conn, sink_ptr sink, const caf::message& msg) {
-  self->send(self->state.shards[shard_of(self, conn)], fanout_atom::value, std::vector<caf::actor>{},
-             std::vector<sink_ptr>{std::move(sink)}, msg);
+  shard_batch b;
+  b.sinks.push_back(std::move(sink));
+  hand_over(self, shard_of(self, conn), std::move(b), msg);
 }
 
 void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps) {

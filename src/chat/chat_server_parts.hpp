@@ -19,7 +19,7 @@
 
 namespace chat::detail {
 
-using self_ptr = chat_server_actor::stateful_pointer<chat_server_state>;
+using self_ptr = chat_server_self*;
 
 /// The chat server as a plain handle: what group memberships and the
 /// messages to peers carry.
@@ -84,6 +84,11 @@ struct shard_batch {
 /// by shard: always the same one, so those frames keep their order.
 std::size_t shard_of(self_ptr self, const caf::actor& conn);
 
+/// Hands `msg` to a batch of shard `i`'s connections: through the shard,
+/// or at once here when the batch is small and the shard holds nothing
+/// (so that it overtakes nothing sent to those connections before).
+void hand_over(self_ptr self, std::size_t i, shard_batch&& b, const caf::message& msg);
+
 /// Sends `msg` (a frame for one connection) through its shard.
 void send_through_shard(self_ptr self, const caf::actor& conn, const caf::message& msg);
 
@@ -97,7 +102,8 @@ void to_sink(self_ptr self, const caf::actor& conn, sink_ptr sink, const caf::me
 void answer_subscribe(self_ptr self, const caf::actor& conn, std::uint64_t seq, std::vector<room_snapshot> snaps);
 
 /// Hands one shared frame to the local members of a room that `want` picks,
-/// through the fan-out shards: one message per shard, not per recipient.
+/// by fan-out shard: one message per shard, not per recipient (or none,
+/// see hand_over).
 template <class Pred>
 void push_local(self_ptr self, const std::string& room, const caf::message& msg, Pred want) {
   auto& st = self->state;
@@ -111,7 +117,7 @@ void push_local(self_ptr self, const std::string& room, const caf::message& msg,
   }
   for (std::size_t i = 0; i < to.size(); ++i)
     if (!to[i].actors.empty() || !to[i].sinks.empty())
-      self->send(st.shards[i], fanout_atom::value, std::move(to[i].actors), std::move(to[i].sinks), msg);
+      hand_over(self, i, std::move(to[i]), msg);
   st.stats->deliveries += n;
 }
 

@@ -4,12 +4,8 @@
 
 namespace chat {
 
-namespace {
-
 using protocol::frame_ptr;
 
-/// What a connection actor would do with `msg`, done on each sink: the
-/// message is read once, whatever the number of sinks.
 void hand_to(const std::vector<sink_ptr>& sinks, const caf::message& msg) {
   if (msg.match_elements<deliver_atom, std::string, std::string, frame_ptr>()) {
     const auto& room = msg.get_as<std::string>(1);
@@ -33,15 +29,14 @@ void hand_to(const std::vector<sink_ptr>& sinks, const caf::message& msg) {
   }
 }
 
-} // namespace
-
-caf::behavior fanout_shard(caf::event_based_actor* self) {
+caf::behavior fanout_shard(caf::event_based_actor* self, std::shared_ptr<shard_progress> done) {
   return {
     [=](fanout_atom, const std::vector<caf::actor>& to, const std::vector<sink_ptr>& sinks, const caf::message& msg) {
       if (!sinks.empty())
         hand_to(sinks, msg);
       for (const auto& a : to)
         self->send(a, msg);
+      done->fetch_add(1, std::memory_order_release);
     },
   };
 }

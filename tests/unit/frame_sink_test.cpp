@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -87,7 +88,7 @@ TEST_CASE("frame_sink: nothing of a room is sent after its release, whatever thr
 
 TEST_CASE("fanout_shard: straight to the sinks it is given, through the actor for the others") {
   actor_fixture f;
-  auto shard = f.keep(f.sys.spawn(chat::fanout_shard));
+  auto shard = f.keep(f.sys.spawn(chat::fanout_shard, std::make_shared<chat::shard_progress>(0)));
   auto direct = std::make_shared<recording_sink>();
   direct->hold("r", 10);
   std::vector<std::string> via_actor;
@@ -118,4 +119,50 @@ TEST_CASE("fanout_shard: straight to the sinks it is given, through the actor fo
   CHECK(got[1].find("\"subscribed\"") != std::string::npos);
   CHECK(got[2].find("\"history\"") != std::string::npos);
   CHECK(got[3] == "inbox_update");
+}
+
+namespace {
+
+/// A sink whose send() waits until it is opened: a fan-out held in the
+/// middle of handing its frame over.
+class gated_sink final : public chat::frame_sink {
+public:
+  void send(chat::protocol::frame_ptr) override {
+    entered = true;
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait(lock, [&] { return open_; });
+  }
+  void close(std::uint16_t, std::string) override {}
+  void frame_done() override {}
+  void open() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    open_ = true;
+    cv_.notify_all();
+  }
+  std::atomic<bool> entered{false};
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+} // namespace
+
+// The chat server does a small fan-out itself only when its shard has
+// finished all it was sent (chat_server_parts.cpp, hand_over): that is safe
+// only if a fan-out counts as finished once its sinks have the frame.
+TEST_CASE("fanout_shard: a fan-out counts as done only once its sinks have it") {
+  actor_fixture f;
+  auto done = std::make_shared<chat::shard_progress>(0);
+  auto shard = f.keep(f.sys.spawn(chat::fanout_shard, done));
+  auto sink = std::make_shared<gated_sink>();
+  sink->hold("r", 10);
+  caf::anon_send(shard, chat::fanout_atom::value, std::vector<caf::actor>{}, std::vector<chat::sink_ptr>{sink},
+                 caf::make_message(chat::deliver_atom::value, std::string("r"), std::string("1"), frame("m")));
+  REQUIRE(eventually([&] { return sink->entered.load(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(done->load() == 0); // handing over, not done
+  sink->open();
+  CHECK(eventually([&] { return done->load() == 1; }));
 }
