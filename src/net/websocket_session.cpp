@@ -182,7 +182,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > first_read_bytes)
     buffer_.shrink_to_fit();
-  if (in_flight_ >= max_frames_in_flight && !closing_) {
+  if (in_flight_.load() >= max_frames_in_flight && !closing_) {
     // No read until the actor catches up: the client's further frames wait
     // in its own socket buffers, and TCP slows it down.
     paused_ = shared_from_this();
@@ -207,13 +207,14 @@ void websocket_session::end(std::uint16_t code, std::string reason) {
 }
 
 void websocket_session::frame_done() {
-  asio::post(ws_.get_executor(), [self = shared_from_this()] { self->on_frame_done(); });
+  // Only the step down from the bound can find reading paused: on_read
+  // pauses when it sees the bound, and only the I/O thread counts up.
+  if (in_flight_.fetch_sub(1) == max_frames_in_flight)
+    asio::post(ws_.get_executor(), [self = shared_from_this()] { self->on_frame_done(); });
 }
 
 void websocket_session::on_frame_done() {
-  if (in_flight_ > 0)
-    --in_flight_;
-  if (paused_ && in_flight_ < max_frames_in_flight) {
+  if (paused_ && in_flight_.load() < max_frames_in_flight) {
     auto self = std::move(paused_); // do_read's handler holds the session from here
     do_read();
   }

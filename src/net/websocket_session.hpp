@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,7 +103,10 @@ private:
   std::string id_;
   connection_actor actor_;
 
-  std::size_t in_flight_ = 0; ///< text frames sent to the actor, not yet done
+  /// Text frames sent to the actor, not yet done. Atomic so that the actor's
+  /// frame_done wakes this I/O thread only when it must resume a paused
+  /// read: a post per inbound frame was one more wake-up per message.
+  std::atomic<std::uint32_t> in_flight_{0};
   /// Set while reading is paused: no read handler holds the session then, and
   /// it must outlive the pause. Released when reading resumes or the
   /// session closes.
