@@ -180,9 +180,11 @@ void on_published(self_ptr self, std::uint64_t seq, const publish_result& r) {
   }
   if (r.duplicate && p.may_publish)
     st.bucket->refund();
-  if (auto sink = st.sink.lock())
-    sink->mark_sent(p.room, r.id); // never echo our own message back to us
-  send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
+  if (!r.ack_sent) {
+    if (auto sink = st.sink.lock())
+      sink->mark_sent(p.room, r.id); // never echo our own message back to us
+    send_text(self, ack_frame(p.client_id ? json(*p.client_id) : json(nullptr), r.id, r.ts, p.room));
+  }
   st.stats->metrics.publish_ack_seconds.Observe(
     std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
 }

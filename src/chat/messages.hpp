@@ -145,11 +145,14 @@ struct publish_result {
   bool duplicate = false; ///< a retry: acked with the original id, not delivered again
   bool refused = false;   ///< new message but the sender had no rate budget left
   bool failed = false;    ///< not stored (the disk): not acked, the client retries
+  /// The chat server handed the ack to the connection's sink itself, with
+  /// the message's local deliveries: the connection only keeps count.
+  bool ack_sent = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_result& x) {
-  return f(x.id, x.ts, x.duplicate, x.refused, x.failed);
+  return f(x.id, x.ts, x.duplicate, x.refused, x.failed, x.ack_sent);
 }
 
 template <class Inspector>

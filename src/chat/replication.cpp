@@ -20,7 +20,16 @@ void complete(self_ptr self, pending_publish& p, const message& m, const std::st
   observe_lag(self, m);
   push_local(self, m.room, deliver_msg(m, frame), [&](const member& mem) { return mem.actor != p.sender; });
   conversation_changed(self, m, p.starts_conversation);
-  answer(self, p.sender, p.seq, publish_result{m.id, m.ts, false, false});
+  publish_result r{m.id, m.ts, false, false};
+  // The ack goes to the socket's I/O thread with the deliveries above (one
+  // wake-up there, not a second one after the connection actor's turn).
+  if (auto sink = self->state.connections->sink_of(p.sender)) {
+    sink->mark_sent(m.room, m.id); // never echo the sender's own message back to it
+    sink->send(std::make_shared<const std::string>(protocol::ack_frame(
+      m.client_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.client_id), m.id, m.ts, m.room)));
+    r.ack_sent = true;
+  }
+  answer(self, p.sender, p.seq, r);
 }
 
 /// Acks and delivers what was confirmed: the message, or a peer's copy.

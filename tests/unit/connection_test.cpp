@@ -63,6 +63,8 @@ caf::behavior fake_chat_server(caf::event_based_actor* self, std::shared_ptr<ser
         return; // a chat server that dies before it answers
       if (m.client_id == "dup")
         answer({"orig-id", ack_ts - 1, true, false});
+      else if (m.client_id == "sent") // as the real one does when it knows the connection's sink
+        answer({"id-sent", ack_ts, false, false, false, true});
       else if (!may_publish)
         answer({"", 0, false, true});
       else
@@ -286,6 +288,26 @@ TEST_CASE_FIXTURE(connection_fixture, "connection: a publish is acked with the s
     caf::anon_send(conn, chat::push_atom::value, std::string("elsewhere"), frame);
     CHECK(nothing_more());
   }
+}
+
+TEST_CASE_FIXTURE(connection_fixture,
+                  "connection: a publish the chat server acked itself is not acked again, and spent its budget") {
+  connect(config({"lobby"}, 0.001, 1));
+  REQUIRE(next()["type"] == "welcome");
+  REQUIRE(next()["type"] == "inbox");
+  next();
+  next();
+  send(message("lobby", "acked", "sent"));
+  REQUIRE(eventually([&] {
+    std::lock_guard<std::mutex> guard{log->mtx};
+    return log->published.size() == 1;
+  }));
+  CHECK(nothing_more());
+  send(message("lobby", "over", "c2"));
+  check_error(next(), "rate_limited", "c2");
+  // Done, not in flight: a chat server that dies now owes it nothing.
+  caf::anon_send_exit(server, caf::exit_reason::kill);
+  CHECK(nothing_more(300ms));
 }
 
 TEST_CASE_FIXTURE(connection_fixture, "connection: the rate limit refuses past the burst") {
