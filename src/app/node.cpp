@@ -266,7 +266,7 @@ int run_node(const config& cfg) {
   // Declared before the lanes: destroying a lane destroys the handlers still
   // queued in it, and with them sessions, which use the context on the way out.
   net::server_context ctx{sys, cfg, stats, store, {}, {}};
-  net::io_lanes lanes{static_cast<std::size_t>(cfg.threads)};
+  net::io_lanes lanes{static_cast<std::size_t>(cfg.threads), &sys};
   ctx.lanes = &lanes;
   auto& ioc = lanes.main();
   std::shared_ptr<net::listener> lst;

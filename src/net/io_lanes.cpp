@@ -45,9 +45,12 @@ void frame_outbox::drain() {
   draining_.clear();
 }
 
-io_lanes::io_lanes(std::size_t threads) {
-  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+io_lanes::io_lanes(std::size_t threads, caf::actor_system* actors) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
     lanes_.push_back(std::make_unique<lane>());
+    if (actors)
+      lanes_.back()->actors = std::make_unique<lane_unit>(*actors, lanes_.back()->ioc);
+  }
 }
 
 io_lanes::~io_lanes() { stop(); }
@@ -58,12 +61,16 @@ boost::asio::io_context& io_lanes::next() {
   return l.ioc;
 }
 
-frame_outbox& io_lanes::outbox_of(const boost::asio::io_context& ioc) {
+io_lanes::lane& io_lanes::lane_of(const boost::asio::io_context& ioc) {
   for (auto& l : lanes_)
     if (&l->ioc == &ioc)
-      return l->outbox;
-  return lanes_.front()->outbox; // not reached: every socket runs on a lane
+      return *l;
+  return *lanes_.front(); // not reached: every socket runs on a lane
 }
+
+frame_outbox& io_lanes::outbox_of(const boost::asio::io_context& ioc) { return lane_of(ioc).outbox; }
+
+lane_unit* io_lanes::actors_of(const boost::asio::io_context& ioc) { return lane_of(ioc).actors.get(); }
 
 void io_lanes::start() {
   for (std::size_t i = 0; i < lanes_.size(); ++i) {
@@ -82,6 +89,9 @@ void io_lanes::stop() {
   for (auto& l : lanes_)
     if (l->thread.joinable())
       l->thread.join();
+  for (auto& l : lanes_)
+    if (l->actors)
+      l->actors->release();
 }
 
 } // namespace chat::net

@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "net/lane_unit.hpp"
 #include "protocol/frames.hpp"
 
 namespace chat::net {
@@ -62,7 +63,9 @@ private:
 /// a thread's frames can be handed over in batches (frame_outbox).
 class io_lanes {
 public:
-  explicit io_lanes(std::size_t threads);
+  /// With `actors`, each lane has a lane_unit that runs the actors its
+  /// sessions wake (actors_of).
+  explicit io_lanes(std::size_t threads, caf::actor_system* actors = nullptr);
   ~io_lanes();
 
   /// The lane for the next accepted connection (round robin).
@@ -71,10 +74,13 @@ public:
   boost::asio::io_context& main() { return lanes_.front()->ioc; }
   /// The outbox of the lane that runs `ioc`.
   frame_outbox& outbox_of(const boost::asio::io_context& ioc);
+  /// The actor unit of the lane that runs `ioc`; null without an actor system.
+  lane_unit* actors_of(const boost::asio::io_context& ioc);
 
   void start();
   /// Stops every lane and joins its thread; queued handlers stay queued until
-  /// the lanes are destroyed.
+  /// the lanes are destroyed, and the actors waiting to run on a lane go to
+  /// CAF's scheduler.
   void stop();
 
 private:
@@ -82,8 +88,10 @@ private:
     boost::asio::io_context ioc{1};
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{ioc.get_executor()};
     frame_outbox outbox{ioc};
+    std::unique_ptr<lane_unit> actors;
     std::thread thread;
   };
+  lane& lane_of(const boost::asio::io_context& ioc);
   std::vector<std::unique_ptr<lane>> lanes_;
   std::size_t next_ = 0; ///< only the listener's lane picks
 };

@@ -35,14 +35,20 @@ constexpr auto policy_error = static_cast<std::uint16_t>(websocket::close_code::
 /// For the upgrade's answer to be written: the request has been read.
 constexpr auto handshake_timeout = std::chrono::seconds(10);
 
+/// The I/O lane a socket runs on.
+template <class Stream>
+asio::io_context& lane_context(Stream& s) {
+  return static_cast<asio::io_context&>(asio::query(s.get_executor(), asio::execution::context));
+}
+
 } // namespace
 
 websocket_session::websocket_session(asio::ip::tcp::socket socket, beast::flat_buffer leftover, server_context& ctx,
                                      upgrade_ok who)
   : ws_(std::move(socket)),
     ctx_(ctx),
-    outbox_(
-      ctx.lanes->outbox_of(static_cast<asio::io_context&>(asio::query(ws_.get_executor(), asio::execution::context)))),
+    outbox_(ctx.lanes->outbox_of(lane_context(ws_))),
+    actors_(ctx.lanes->actors_of(lane_context(ws_))),
     user_(who.user),
     expires_at_s_(who.expires_at_s),
     start_(std::make_unique<upgrade_ok>(std::move(who))),
@@ -169,9 +175,13 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     // dropped, not handed to an actor that is about to stop.
   } else if (ws_.got_text()) {
     ++in_flight_;
-    caf::anon_send(actor_, frame_atom::value,
-                   protocol::frame_ptr{std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()))},
-                   local_proof{});
+    auto msg = caf::make_message(
+      frame_atom::value,
+      protocol::frame_ptr{std::make_shared<const std::string>(beast::buffers_to_string(buffer_.data()))},
+      local_proof{});
+    // Parsed on this thread, by the actor, when the frame wakes it: no
+    // scheduler thread is woken per message a client sends.
+    actors_->tell(*caf::actor_cast<caf::abstract_actor*>(actor_), std::move(msg));
   } else {
     // Answered here rather than by the actor: a flood of tiny binary frames
     // then costs the queue bound, not an unbounded mailbox.

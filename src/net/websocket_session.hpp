@@ -95,6 +95,7 @@ private:
   std::unique_ptr<boost::asio::steady_timer> expiry_;
   server_context& ctx_;
   frame_outbox& outbox_;
+  lane_unit* actors_; ///< runs the connection actor here when a frame wakes it (io_lanes with actors)
   std::string user_;
   std::optional<std::int64_t> expires_at_s_; ///< the token's exp, when a token was checked
   /// The upgrade's rooms and the token's allowed rooms, handed to the
