@@ -6,6 +6,7 @@
 
 #include "chat/inbox_updates.hpp"
 #include "chat/membership.hpp"
+#include "chat/wake_batch.hpp"
 #include "protocol/frames.hpp"
 
 namespace chat::detail {
@@ -15,6 +16,7 @@ namespace {
 /// Acks the sender and delivers to the other local members: only now, so
 /// that what a client saw or was acked is on two nodes (one if alone).
 void complete(self_ptr self, pending_publish& p, const message& m, const std::string& frame) {
+  wake_batch one_wake; // the deliveries and the ack
   p.acked = true;
   self->state.unfinished->finish(p.msg.id);
   observe_lag(self, m);
@@ -201,6 +203,7 @@ void on_batch_answer(self_ptr self, std::uint64_t seq, const std::vector<message
       unconfirmed(self, p);
     return;
   }
+  wake_batch one_wake;
   for (std::size_t i = 0; i < kept.size(); ++i)
     on_replicated(self, batch.waiting[i], kept[i]);
 }
@@ -320,6 +323,7 @@ void store_batch(self_ptr self, std::uint64_t seq, const std::vector<replicate_i
     && std::all_of(items.begin(), items.end(), [&](const replicate_item& it) { return valid_from_peer(self, it.msg); });
   std::vector<message> kept;
   if (valid) {
+    wake_batch one_wake; // every item's deliveries
     ++st.stats->node_msgs_in;
     kept.reserve(items.size());
     for (const auto& it : items) {

@@ -24,8 +24,12 @@ void frame_outbox::add(item it) {
     post = !scheduled_;
     scheduled_ = true;
   }
-  if (post)
-    boost::asio::post(ioc_, [this] { drain(); });
+  if (post && !chat::wake_batch::hold(*this))
+    wake();
+}
+
+void frame_outbox::wake() {
+  boost::asio::post(ioc_, [this] { drain(); });
 }
 
 void frame_outbox::drain() {

@@ -12,6 +12,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "chat/wake_batch.hpp"
 #include "net/lane_unit.hpp"
 #include "protocol/frames.hpp"
 
@@ -30,7 +31,7 @@ public:
 /// first push of a batch posts one handler, which hands the whole batch to its
 /// sessions in push order. A fan-out that reaches hundreds of sessions thus
 /// wakes each I/O thread once instead of once per frame.
-class frame_outbox {
+class frame_outbox : public chat::waker {
 public:
   explicit frame_outbox(boost::asio::io_context& ioc) : ioc_(ioc) {}
 
@@ -39,6 +40,9 @@ public:
   void push_close(std::shared_ptr<outbox_target> to, std::uint16_t code, std::string reason);
   /// Drains run so far (each one wake-up of the I/O thread); for tests.
   std::size_t drains() const { return drains_; }
+
+  /// Posts the drain (at once, or when the pusher's chat::wake_batch closes).
+  void wake() override;
 
 private:
   struct item {

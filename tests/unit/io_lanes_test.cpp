@@ -154,3 +154,28 @@ TEST_CASE("io lanes: each lane's thread is named for it") {
   lanes.stop();
   CHECK(names == std::vector<std::string>{"chat.io0", "chat.io1"});
 }
+
+TEST_CASE("io lanes: frames pushed under a wake batch reach the lane when the outermost batch closes, in one drain") {
+  io_lanes lanes{1};
+  lanes.start();
+  auto& ioc = lanes.next();
+  auto& box = lanes.outbox_of(ioc);
+  auto t = std::make_shared<recorder>();
+  std::size_t before = box.drains();
+  {
+    chat::wake_batch outer;
+    box.push(t, frame("first"));
+    {
+      chat::wake_batch inner;
+      box.push(t, frame("second"));
+    }
+    // An idle lane would have taken "first" long before this.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(t->events == 0);
+    box.push(t, frame("third"));
+  }
+  wait_for(*t, 3);
+  lanes.stop();
+  CHECK(t->got == std::vector<std::string>{"first", "second", "third"});
+  CHECK(box.drains() - before == 1);
+}
