@@ -44,7 +44,7 @@ private:
 
   boost::asio::io_context& ioc_;
   std::size_t max_throughput_;
-  bool telling_ = false; ///< inside tell: a job to exec_later is the actor told
+  bool telling_ = false;                 ///< inside tell: a job to exec_later is the actor told
   std::vector<caf::resumable*> ready_;   ///< woken by tell, each holding a reference
   std::vector<caf::resumable*> running_; ///< the batch run_ready works off
 };

@@ -36,7 +36,8 @@ caf::behavior reporter(caf::event_based_actor* self, std::shared_ptr<std::promis
 /// from then on (a message that finds it running is simply handled in that run).
 caf::actor idle(caf::actor_system& sys, caf::actor a) {
   caf::scoped_actor self{sys};
-  self->request(a, std::chrono::seconds(10), std::string("ping")).receive([](const std::string&) {}, [](caf::error&) {});
+  self->request(a, std::chrono::seconds(10), std::string("ping"))
+    .receive([](const std::string&) {}, [](caf::error&) {});
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return a;
 }
