@@ -23,8 +23,12 @@ void lane_unit::exec_later(caf::resumable* job) {
     system().scheduler().enqueue(job);
     return;
   }
+  queue(job);
+}
+
+void lane_unit::queue(caf::resumable* job) {
   ready_.push_back(job);
-  // One handler for all the actors woken before it runs.
+  // One handler for all the actors queued before it runs.
   if (ready_.size() == 1)
     boost::asio::post(ioc_, [this] { run_ready(); });
 }
@@ -33,11 +37,7 @@ void lane_unit::run_ready() {
   running_.swap(ready_);
   for (auto* job : running_) {
     switch (job->resume(this, max_throughput_)) {
-    case caf::resumable::resume_later: // its throughput spent: after the others
-      ready_.push_back(job);
-      if (ready_.size() == 1)
-        boost::asio::post(ioc_, [this] { run_ready(); });
-      break;
+    case caf::resumable::resume_later: queue(job); break; // its throughput spent: after the others
     case caf::resumable::done:
     case caf::resumable::awaiting_message: intrusive_ptr_release(job); break;
     case caf::resumable::shutdown_execution_unit: break; // only the scheduler's own jobs say this

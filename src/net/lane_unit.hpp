@@ -40,6 +40,8 @@ public:
   void release();
 
 private:
+  /// To run on the lane, after what is queued already.
+  void queue(caf::resumable* job);
   void run_ready();
 
   boost::asio::io_context& ioc_;
